@@ -1,0 +1,95 @@
+"""The `firebreak` command: serve, demo, export, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from app.config import ConfigError, Settings, load_settings
+from app.logging import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_format, settings.log_level, settings.secrets())
+        return int(args.run(settings, args))
+    except ConfigError as error:
+        print(f"firebreak: configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="firebreak", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the bot (Socket Mode if SLACK_APP_TOKEN is set)")
+    serve.add_argument("--http", action="store_true", help="serve HTTP even with SLACK_APP_TOKEN")
+    serve.add_argument("--host", help="HTTP listen address (default FIREBREAK_HTTP_HOST)")
+    serve.add_argument("--port", type=int, help="HTTP port (default FIREBREAK_HTTP_PORT)")
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database schema to the latest")
+    migrate.set_defaults(run=_migrate)
+    return parser
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from app.store.database import Database
+
+    db = Database(settings.database_url)
+    db.migrate()
+    log.info("database_migrated", database=db.engine.url.render_as_string(hide_password=True))
+    db.dispose()
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from app.runtime import build_runtime
+
+    http = args.http or not settings.socket_mode
+    settings.require("slack_bot_token")
+    if http:
+        settings.require("slack_signing_secret")
+    runtime = build_runtime(settings)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("shutdown_requested", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    if http:
+        from app.server import HttpServer
+
+        server = HttpServer(
+            runtime.web,
+            host=args.host or settings.http_host,
+            port=args.port or settings.http_port,
+            threads=settings.http_threads,
+            max_body_bytes=settings.max_body_bytes,
+        )
+        server.start()
+        log.info("serving_http", url=server.url)
+        stop.wait()
+        server.stop()
+    else:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        assert settings.slack_app_token is not None
+        handler = SocketModeHandler(runtime.bolt, settings.slack_app_token.get_secret_value())
+        handler.connect()  # type: ignore[no-untyped-call]
+        log.info("serving_socket_mode")
+        stop.wait()
+        handler.close()  # type: ignore[no-untyped-call]
+    runtime.close()
+    log.info("stopped")
+    return 0

@@ -1,0 +1,23 @@
+"""A local Slack Web API emulator for tests, benchmarks and `firebreak demo`.
+
+Point `slack_sdk.WebClient(token=emu.bot_token, base_url=emu.api_url)` at it; it answers
+like Slack's Web API does (error codes, scopes, Block Kit limits, 429 with Retry-After)
+and records every call for assertions.
+"""
+
+from app.emulator.methods import ALL_BOT_SCOPES, METHODS, MethodSpec, SlackError
+from app.emulator.server import Call, ResponsePost, SlackEmulator
+from app.emulator.state import Channel, UploadedFile, User
+
+__all__ = [
+    "ALL_BOT_SCOPES",
+    "METHODS",
+    "Call",
+    "Channel",
+    "MethodSpec",
+    "ResponsePost",
+    "SlackEmulator",
+    "SlackError",
+    "UploadedFile",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Incident use cases and the pure rules behind them. Nothing here imports Bolt."""

@@ -1,0 +1,177 @@
+"""Queries the incident use cases share. Each takes the caller's session (transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from app.incidents.errors import NotFound
+from app.store.models import Incident, RoleAssignment, TimelineEvent
+from app.store.types import utcnow
+
+
+def get_incident(session: Session, incident_id: int, *, lock: bool = False) -> Incident:
+    statement = select(Incident).where(col(Incident.id) == incident_id)
+    if lock:
+        statement = statement.with_for_update()
+    incident: Incident | None = session.execute(statement).scalar_one_or_none()
+    if incident is None:
+        raise NotFound(f"Incident {incident_id} does not exist.")
+    return incident
+
+
+def incident_for_channel(session: Session, channel_id: str) -> Incident | None:
+    return session.execute(
+        select(Incident).where(col(Incident.channel_id) == channel_id)
+    ).scalar_one_or_none()
+
+
+def incident_by_number(session: Session, team_id: str, number: int) -> Incident | None:
+    return session.execute(
+        select(Incident).where(col(Incident.team_id) == team_id, col(Incident.number) == number)
+    ).scalar_one_or_none()
+
+
+def open_incidents(session: Session, team_id: str) -> Sequence[Incident]:
+    return (
+        session.execute(
+            select(Incident)
+            .where(
+                col(Incident.team_id) == team_id,
+                col(Incident.status).not_in(["resolved", "closed"]),
+            )
+            .order_by(col(Incident.number).desc())
+        )
+        .scalars()
+        .all()
+    )
+
+
+def recent_incidents(session: Session, team_id: str, limit: int = 10) -> Sequence[Incident]:
+    return (
+        session.execute(
+            select(Incident)
+            .where(col(Incident.team_id) == team_id)
+            .order_by(col(Incident.number).desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def unfinished_declarations(session: Session) -> Sequence[int]:
+    return (
+        session.execute(select(col(Incident.id)).where(col(Incident.setup_complete).is_(False)))
+        .scalars()
+        .all()
+    )
+
+
+def current_roles(session: Session, incident_id: int) -> dict[str, str]:
+    """role -> user id of its current holder."""
+    rows = session.execute(
+        select(col(RoleAssignment.role), col(RoleAssignment.user_id)).where(
+            col(RoleAssignment.incident_id) == incident_id,
+            col(RoleAssignment.relieved_at).is_(None),
+        )
+    ).all()
+    return {role: user for role, user in rows}  # noqa: C416 - rows are Row objects
+
+
+def role_history(session: Session, incident_id: int) -> Sequence[RoleAssignment]:
+    return (
+        session.execute(
+            select(RoleAssignment)
+            .where(col(RoleAssignment.incident_id) == incident_id)
+            .order_by(col(RoleAssignment.assigned_at), col(RoleAssignment.id))
+        )
+        .scalars()
+        .all()
+    )
+
+
+def roles_held_by(session: Session, team_id: str, user_id: str) -> Sequence[tuple[Incident, str]]:
+    rows = session.execute(
+        select(Incident, col(RoleAssignment.role))
+        .join(RoleAssignment, col(RoleAssignment.incident_id) == col(Incident.id))
+        .where(
+            col(Incident.team_id) == team_id,
+            col(RoleAssignment.user_id) == user_id,
+            col(RoleAssignment.relieved_at).is_(None),
+            col(Incident.status).not_in(["resolved", "closed"]),
+        )
+        .order_by(col(Incident.number).desc())
+    ).all()
+    return [(incident, role) for incident, role in rows]
+
+
+def assign_role(
+    session: Session, incident_id: int, role: str, user_id: str, by: str, at: datetime
+) -> str | None:
+    """Hand `role` to `user_id`; return the previous holder (None if there was none)."""
+    current = session.execute(
+        select(RoleAssignment).where(
+            col(RoleAssignment.incident_id) == incident_id,
+            col(RoleAssignment.role) == role,
+            col(RoleAssignment.relieved_at).is_(None),
+        )
+    ).scalar_one_or_none()
+    previous = None
+    if current is not None:
+        previous = current.user_id
+        current.relieved_at = at
+        session.add(current)
+        session.flush()
+    session.add(
+        RoleAssignment(
+            incident_id=incident_id, role=role, user_id=user_id, assigned_by=by, assigned_at=at
+        )
+    )
+    return previous
+
+
+def record_event(
+    session: Session,
+    incident_id: int,
+    kind: str,
+    *,
+    source: str,
+    actor_id: str | None,
+    text: str = "",
+    data: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+    message_ts: str | None = None,
+    permalink: str | None = None,
+) -> TimelineEvent:
+    now = utcnow()
+    event = TimelineEvent(
+        incident_id=incident_id,
+        kind=kind,
+        source=source,
+        actor_id=actor_id,
+        text=text,
+        data=data or {},
+        occurred_at=occurred_at or now,
+        recorded_at=now,
+        message_ts=message_ts,
+        permalink=permalink,
+    )
+    session.add(event)
+    return event
+
+
+def timeline(session: Session, incident_id: int) -> Sequence[TimelineEvent]:
+    return (
+        session.execute(
+            select(TimelineEvent)
+            .where(col(TimelineEvent.incident_id) == incident_id)
+            .order_by(col(TimelineEvent.occurred_at), col(TimelineEvent.id))
+        )
+        .scalars()
+        .all()
+    )

@@ -1,0 +1,396 @@
+"""Incident use cases: declare, hand over roles, change severity and status.
+
+Every change is written with its timeline event in one transaction; Slack is told
+afterwards (card, topic, announcement, a line in the channel), so a Slack outage never
+loses the change itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from app.config import Settings
+from app.incidents import repository as repo
+from app.incidents.errors import InvalidInput, NotAllowed, NotFound
+from app.incidents.rules import (
+    MAX_TITLE,
+    Status,
+    clean_title,
+    higher_severity,
+    is_backwards,
+    is_escalation,
+)
+from app.incidents.snapshot import IncidentSnapshot
+from app.logging import bind_request, get_logger
+from app.slack import blocks
+from app.slack.gateway import SlackCallError, SlackGateway
+from app.store.database import Database
+from app.store.idempotency import claim_request
+from app.store.models import Incident
+from app.store.numbers import allocate_incident_number
+from app.store.types import utcnow
+
+log = get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Declaration:
+    team_id: str
+    user_id: str
+    title: str
+    severity: str
+    summary: str = ""
+    private: bool = False
+    declarer_is_commander: bool = True
+    source: str = "modal"
+    request_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """The outcome of a change request: what moved, or why nothing did."""
+
+    incident: IncidentSnapshot
+    changed: bool
+    summary: str
+
+
+class IncidentService:
+    def __init__(
+        self, settings: Settings, db: Database, slack: SlackGateway, clock: Clock = utcnow
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.slack = slack
+        self.clock = clock
+
+    # --- reading ------------------------------------------------------------------------
+
+    def snapshot(self, incident_id: int) -> IncidentSnapshot:
+        with self.db.session() as session:
+            return self._snapshot(session, repo.get_incident(session, incident_id))
+
+    def _snapshot(self, session: Session, incident: Incident) -> IncidentSnapshot:
+        assert incident.id is not None
+        return IncidentSnapshot.of(incident, repo.current_roles(session, incident.id))
+
+    def for_channel(self, channel_id: str) -> IncidentSnapshot | None:
+        with self.db.session() as session:
+            incident = repo.incident_for_channel(session, channel_id)
+            return self._snapshot(session, incident) if incident else None
+
+    def can_see(self, incident: IncidentSnapshot, user_id: str) -> bool:
+        if not incident.is_private:
+            return True
+        return incident.channel_id is not None and self._is_member(incident.channel_id, user_id)
+
+    def visible_open_incidents(self, team_id: str, user_id: str) -> list[IncidentSnapshot]:
+        with self.db.session() as session:
+            snapshots = [self._snapshot(session, i) for i in repo.open_incidents(session, team_id)]
+        return [incident for incident in snapshots if self.can_see(incident, user_id)]
+
+    def roles_of(self, team_id: str, user_id: str) -> list[tuple[IncidentSnapshot, str]]:
+        with self.db.session() as session:
+            return [
+                (self._snapshot(session, incident), role)
+                for incident, role in repo.roles_held_by(session, team_id, user_id)
+            ]
+
+    # --- declaring ----------------------------------------------------------------------
+
+    def validate_title(self, title: str) -> str:
+        cleaned = clean_title(title)
+        if not cleaned:
+            raise InvalidInput("Give the incident a title, e.g. “Checkout fails for EU users”.")
+        if len(cleaned) > MAX_TITLE:
+            raise InvalidInput(f"Keep the title to {MAX_TITLE} characters or fewer.")
+        return cleaned
+
+    def validate_severity(self, severity: str) -> str:
+        for name in self.settings.severity_names:
+            if name.upper() == severity.strip().upper():
+                return name
+        options = ", ".join(self.settings.severity_names)
+        raise InvalidInput(f"Severity must be one of {options}.")
+
+    def declare(self, request: Declaration) -> IncidentSnapshot | None:
+        """Record a new incident; None if this request was handled before (a retry)."""
+        title = self.validate_title(request.title)
+        severity = self.validate_severity(request.severity)
+        now = self.clock()
+        with self.db.session() as session:
+            if request.request_key and not claim_request(session, request.request_key, "declare"):
+                return None
+            number = allocate_incident_number(session, request.team_id)
+            incident = Incident(
+                team_id=request.team_id,
+                number=number,
+                title=title,
+                summary=request.summary.strip(),
+                severity=severity,
+                highest_severity=severity,
+                is_private=request.private,
+                declared_by=request.user_id,
+                declared_at=now,
+                updated_at=now,
+            )
+            session.add(incident)
+            session.flush()
+            assert incident.id is not None
+            repo.record_event(
+                session,
+                incident.id,
+                "declared",
+                source=request.source,
+                actor_id=request.user_id,
+                text=title,
+                occurred_at=now,
+                data={"severity": severity, "private": request.private},
+            )
+            if request.declarer_is_commander:
+                repo.assign_role(
+                    session, incident.id, "commander", request.user_id, request.user_id, now
+                )
+                repo.record_event(
+                    session,
+                    incident.id,
+                    "role_assigned",
+                    source=request.source,
+                    actor_id=request.user_id,
+                    text=f"<@{request.user_id}> is commander",
+                    occurred_at=now,
+                    data={"role": "commander", "user": request.user_id},
+                )
+            snapshot = self._snapshot(session, incident)
+        bind_request(incident=snapshot.reference)
+        log.info("incident_declared", severity=severity, private=request.private)
+        return snapshot
+
+    # --- changing -----------------------------------------------------------------------
+
+    def require_member(self, incident: IncidentSnapshot, user_id: str) -> None:
+        if incident.channel_id is None or not self._is_member(incident.channel_id, user_id):
+            raise NotAllowed(
+                f"Only members of {blocks.channel_ref(incident.channel_id)} can change "
+                f"{incident.reference}. Ask the commander to invite you."
+            )
+
+    def _is_member(self, channel_id: str, user_id: str) -> bool:
+        return user_id in self.slack.members(channel_id)
+
+    def assign_role(
+        self, incident_id: int, role: str, user_id: str, actor: str, source: str
+    ) -> Change:
+        if role not in self.settings.roles:
+            raise InvalidInput(f"Roles are {', '.join(self.settings.roles)}.")
+        incident = self.snapshot(incident_id)
+        self.require_member(incident, actor)
+        if incident.roles.get(role) == user_id:
+            return Change(incident, False, f"<@{user_id}> is already {role}.")
+        candidate = self.slack.user(user_id)
+        if not candidate.can_hold_role:
+            kind = "a bot" if candidate.is_bot else "deactivated"
+            raise InvalidInput(f"<@{user_id}> is {kind} and cannot be {role}.")
+        now = self.clock()
+        with self.db.session() as session:
+            stored = repo.get_incident(session, incident_id, lock=True)
+            previous = repo.current_roles(session, incident_id).get(role)
+            if previous == user_id:
+                return Change(self._snapshot(session, stored), False, "No change.")
+            repo.assign_role(session, incident_id, role, user_id, actor, now)
+            summary = (
+                f"<@{actor}> handed {role} from <@{previous}> to <@{user_id}>"
+                if previous
+                else f"<@{actor}> made <@{user_id}> {role}"
+            )
+            repo.record_event(
+                session,
+                incident_id,
+                "role_assigned",
+                source=source,
+                actor_id=actor,
+                text=summary,
+                occurred_at=now,
+                data={"role": role, "user": user_id, "previous": previous},
+            )
+            stored.updated_at = now
+            session.add(stored)
+            snapshot = self._snapshot(session, stored)
+        if user_id != actor and snapshot.channel_id:
+            self._quietly(lambda: self.slack.invite(snapshot.channel_id or "", [user_id]))
+        return self._announce_change(snapshot, summary)
+
+    def change_severity(self, incident_id: int, severity: str, actor: str, source: str) -> Change:
+        severity = self.validate_severity(severity)
+        incident = self.snapshot(incident_id)
+        self.require_member(incident, actor)
+        now = self.clock()
+        with self.db.session() as session:
+            stored = repo.get_incident(session, incident_id, lock=True)
+            old = stored.severity
+            if old == severity:
+                return Change(self._snapshot(session, stored), False, f"Already {severity}.")
+            names = self.settings.severity_names
+            stored.severity = severity
+            stored.highest_severity = higher_severity(stored.highest_severity, severity, names)
+            stored.updated_at = now
+            session.add(stored)
+            verb = "raised" if is_escalation(old, severity, names) else "lowered"
+            summary = f"<@{actor}> {verb} severity from {old} to {severity}"
+            repo.record_event(
+                session,
+                incident_id,
+                "severity_changed",
+                source=source,
+                actor_id=actor,
+                text=summary,
+                occurred_at=now,
+                data={"from": old, "to": severity},
+            )
+            snapshot = self._snapshot(session, stored)
+        change = self._announce_change(snapshot, summary)
+        if is_escalation(old, severity, self.settings.severity_names) and self._is_major(severity):
+            self._broadcast_escalation(snapshot, actor)
+        return change
+
+    def change_status(self, incident_id: int, status: Status, actor: str, source: str) -> Change:
+        incident = self.snapshot(incident_id)
+        self.require_member(incident, actor)
+        now = self.clock()
+        with self.db.session() as session:
+            stored = repo.get_incident(session, incident_id, lock=True)
+            old = Status(stored.status)
+            if old == status:
+                return Change(self._snapshot(session, stored), False, f"Already {status.label}.")
+            _apply_status(stored, status, now)
+            session.add(stored)
+            direction = " (back)" if is_backwards(old, status) else ""
+            summary = f"<@{actor}> moved status from {old.label} to {status.label}{direction}"
+            repo.record_event(
+                session,
+                incident_id,
+                "status_changed",
+                source=source,
+                actor_id=actor,
+                text=summary,
+                occurred_at=now,
+                data={"from": old.value, "to": status.value, "backwards": bool(direction)},
+            )
+            snapshot = self._snapshot(session, stored)
+        return self._announce_change(snapshot, summary)
+
+    # --- telling Slack ------------------------------------------------------------------
+
+    def _is_major(self, severity: str) -> bool:
+        names = [name.upper() for name in self.settings.severity_names]
+        return severity.upper() in names[:2]
+
+    def _announce_change(self, incident: IncidentSnapshot, summary: str) -> Change:
+        bind_request(incident=incident.reference)
+        log.info("incident_changed", change=summary)
+        self.refresh(incident)
+        if incident.channel_id:
+            self._quietly(lambda: self.slack.post(incident.channel_id or "", summary))
+        return Change(incident, True, summary)
+
+    def refresh(self, incident: IncidentSnapshot) -> None:
+        """Bring the card, the channel topic and the announcement up to date."""
+        card_ts, _ = self._message_refs(incident.id)
+        if incident.channel_id and card_ts:
+            card = blocks.incident_card(incident, self.settings.roles, self.settings.severities)
+            self._quietly(
+                lambda: self.slack.update(
+                    incident.channel_id or "", card_ts, blocks.card_text(incident), card
+                )
+            )
+        if incident.channel_id:
+            self._quietly(
+                lambda: self.slack.set_topic(
+                    incident.channel_id or "", blocks.channel_topic(incident)
+                )
+            )
+        if incident.announcement_channel_id and incident.announcement_ts:
+            self._quietly(
+                lambda: self.slack.update(
+                    incident.announcement_channel_id or "",
+                    incident.announcement_ts or "",
+                    blocks.announcement_text(incident),
+                    blocks.announcement(incident),
+                )
+            )
+
+    def _message_refs(self, incident_id: int) -> tuple[str | None, str | None]:
+        with self.db.session() as session:
+            stored = repo.get_incident(session, incident_id)
+            return stored.card_ts, stored.announcement_ts
+
+    def _broadcast_escalation(self, incident: IncidentSnapshot, actor: str) -> None:
+        if incident.is_private or not incident.announcement_ts:
+            return
+        text = (
+            f":rotating_light: {incident.reference} escalated to {incident.severity} by "
+            f"<@{actor}>: {blocks.escape(incident.title)}. "
+            f"Join {blocks.channel_ref(incident.channel_id)}"
+        )
+        self._quietly(
+            lambda: self.slack.post(
+                incident.announcement_channel_id or "",
+                text,
+                thread_ts=incident.announcement_ts,
+                broadcast=True,
+            )
+        )
+
+    def _quietly(self, call: Callable[[], object]) -> None:
+        """Slack updates after a committed change: a failure is logged, never undoes it."""
+        try:
+            call()
+        except SlackCallError as error:
+            log.warning("slack_update_failed", method=error.method, error=error.error)
+
+
+def _apply_status(incident: Incident, status: Status, now: datetime) -> None:
+    incident.status = status.value
+    incident.updated_at = now
+    if status.is_mitigated and incident.mitigated_at is None:
+        incident.mitigated_at = now
+    if status in (Status.RESOLVED, Status.CLOSED) and incident.resolved_at is None:
+        incident.resolved_at = now
+    if status is Status.CLOSED:
+        incident.closed_at = now
+    if status.is_open:
+        incident.resolved_at = None
+        incident.closed_at = None
+    if not status.is_mitigated:
+        incident.mitigated_at = None
+
+
+def find_incident(db: Database, team_id: str, reference: str) -> IncidentSnapshot:
+    """`INC-12` or `12` -> the incident, for the CLI and commands."""
+    text = reference.strip().upper().removeprefix("INC-")
+    if not text.isdigit():
+        raise InvalidInput(f"{reference!r} is not an incident reference like INC-12.")
+    with db.session() as session:
+        incident = repo.incident_by_number(session, team_id, int(text))
+        if incident is None:
+            raise NotFound(f"There is no INC-{text}.")
+        return IncidentSnapshot.of(incident, repo.current_roles(session, incident.id or 0))
+
+
+def sorted_by_severity(
+    incidents: Sequence[IncidentSnapshot], severity_names: list[str]
+) -> list[IncidentSnapshot]:
+    upper = [name.upper() for name in severity_names]
+    return sorted(
+        incidents,
+        key=lambda i: (
+            upper.index(i.severity.upper()) if i.severity.upper() in upper else 99,
+            -i.number,
+        ),
+    )

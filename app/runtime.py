@@ -1,0 +1,54 @@
+"""Assembles a running Firebreak from settings: database, Slack client, services, Bolt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from app.config import Settings
+from app.services import Services
+from app.slack.bolt_app import create_bolt_app
+from app.slack.executor import ListenerExecutor
+from app.slack.gateway import SlackGateway, create_web_client
+from app.store.database import Database
+from app.web import FirebreakWeb
+
+
+@dataclass
+class Runtime:
+    services: Services
+    bolt: App
+    executor: ListenerExecutor
+    web: FirebreakWeb
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait for the work listeners do after `ack()`."""
+        return self.executor.wait_idle(timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        self.executor.wait_idle(timeout)
+        self.executor.shutdown(wait=True, cancel_futures=False)
+        self.db.dispose()
+
+
+def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    db = Database(settings.database_url)
+    if migrate:
+        db.migrate()
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    client: WebClient = create_web_client(token, settings.slack_api_url)
+    services = Services(settings=settings, db=db, slack=SlackGateway(client))
+    executor = ListenerExecutor(max_workers=max(4, settings.http_threads * 2))
+    bolt = create_bolt_app(settings, services, client, executor)
+    web = FirebreakWeb(bolt, db, settings.max_body_bytes)
+    return Runtime(services=services, bolt=bolt, executor=executor, web=web)

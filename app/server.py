@@ -1,0 +1,40 @@
+"""A production WSGI server (waitress) that can also run inside tests and benchmarks."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from waitress.server import create_server
+
+
+class HttpServer:
+    def __init__(
+        self, wsgi_app: Any, *, host: str, port: int, threads: int, max_body_bytes: int
+    ) -> None:
+        self._server: Any = create_server(
+            wsgi_app,
+            host=host,
+            port=port,
+            threads=threads,
+            max_request_body_size=max_body_bytes,
+            ident="firebreak",
+            clear_untrusted_proxy_headers=True,
+        )
+        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.effective_port)
+
+    @property
+    def url(self) -> str:
+        host = self._server.effective_host
+        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{self.port}"  # noqa: S104
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.close()
+        self._thread.join(timeout=10)

@@ -1,0 +1,24 @@
+"""The services a running Firebreak shares between listeners, the scheduler and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.config import Settings
+from app.incidents.provisioning import Provisioner
+from app.incidents.service import IncidentService
+from app.slack.gateway import SlackGateway
+from app.store.database import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    slack: SlackGateway
+    incidents: IncidentService = field(init=False)
+    provisioner: Provisioner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.incidents = IncidentService(self.settings, self.db, self.slack)
+        self.provisioner = Provisioner(self.settings, self.db, self.slack)

@@ -1,0 +1,1 @@
+"""Everything that knows about Slack: the Bolt app, its listeners, Block Kit and the Web API."""

@@ -1,0 +1,358 @@
+"""Block Kit built by pure functions: data in, dicts out, within Slack's limits.
+
+User-written text is escaped before it is re-posted, so `<!channel>` or `<@U123>` typed
+into a title pings nobody.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from app.config import SeverityLevel
+from app.incidents.rules import MAX_TITLE, STATUS_ORDER
+from app.incidents.snapshot import IncidentSnapshot
+
+Block = dict[str, Any]
+
+DECLARE_CALLBACK = "declare_incident"
+DECLARE_BUTTON = "declare_open"
+ROLE_ACTION_PREFIX = "role:"
+SEVERITY_ACTION = "set_severity"
+STATUS_ACTION = "set_status"
+RESOLVE_ACTION = "resolve"
+POST_UPDATE_ACTION = "post_update"
+
+SECTION_TEXT_LIMIT = 3000
+FALLBACK_TEXT_LIMIT = 3000
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters; see "Escaping text" in Slack's formatting docs."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str, limit: int = 75) -> dict[str, Any]:
+    return {"type": "plain_text", "text": _truncate(text, limit), "emoji": True}
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": _truncate(text, SECTION_TEXT_LIMIT)}
+
+
+def user_ref(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "_unassigned_"
+
+
+def channel_ref(channel_id: str | None) -> str:
+    return f"<#{channel_id}>" if channel_id else "_channel pending_"
+
+
+def date_ref(moment: datetime, style: str = "{date_short_pretty} {time}") -> str:
+    """A date every reader sees in their own time zone, with a UTC fallback."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{style}|{fallback}>"
+
+
+def role_label(role: str) -> str:
+    return role.replace("_", " ").capitalize()
+
+
+def _option(value: str, text: str, description: str | None = None) -> dict[str, Any]:
+    option: dict[str, Any] = {"text": plain(text), "value": value}
+    if description:
+        option["description"] = plain(description)
+    return option
+
+
+# --- declare modal ---------------------------------------------------------------------
+
+
+def declare_modal(
+    severities: Sequence[SeverityLevel], private_metadata: str = "", title: str = ""
+) -> dict[str, Any]:
+    severity_options = [_option(s.name, s.name, s.description) for s in severities]
+    default = severity_options[min(2, len(severity_options) - 1)]
+    title_input: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "max_length": MAX_TITLE,
+        "placeholder": plain("Checkout fails for EU customers"),
+    }
+    if title:
+        title_input["initial_value"] = title[:MAX_TITLE]
+    return {
+        "type": "modal",
+        "callback_id": DECLARE_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": plain("Declare an incident", 24),
+        "submit": plain("Declare"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {"type": "input", "block_id": "title", "label": plain("Title"), "element": title_input},
+            {
+                "type": "input",
+                "block_id": "severity",
+                "label": plain("Severity"),
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": severity_options,
+                    "initial_option": default,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "summary",
+                "optional": True,
+                "label": plain("Summary: what is affected?"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": 2000,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "options",
+                "optional": True,
+                "label": plain("Options"),
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [
+                        _option("commander", "I am the commander"),
+                        _option("private", "Private incident", "Only invited people see it"),
+                    ],
+                    "initial_options": [_option("commander", "I am the commander")],
+                },
+            },
+        ],
+    }
+
+
+# --- incident card ---------------------------------------------------------------------
+
+
+def card_text(incident: IncidentSnapshot) -> str:
+    return f"{incident.reference} {incident.title} — {incident.severity}, {incident.status.label}"
+
+
+def _role_selects(incident: IncidentSnapshot, roles: Sequence[str]) -> list[dict[str, Any]]:
+    selects = []
+    for role in roles:
+        element: dict[str, Any] = {
+            "type": "users_select",
+            "action_id": f"{ROLE_ACTION_PREFIX}{role}",
+            "placeholder": plain(f"{role_label(role)}…"),
+        }
+        if holder := incident.roles.get(role):
+            element["initial_user"] = holder
+        selects.append(element)
+    return selects
+
+
+def _controls(incident: IncidentSnapshot, severities: Sequence[SeverityLevel]) -> Block:
+    severity_options = [_option(s.name, s.name) for s in severities]
+    status_options = [_option(s.value, s.label) for s in STATUS_ORDER]
+    severity_select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": SEVERITY_ACTION,
+        "placeholder": plain("Severity"),
+        "options": severity_options,
+    }
+    for option in severity_options:
+        if option["value"] == incident.severity:
+            severity_select["initial_option"] = option
+    return {
+        "type": "actions",
+        "block_id": f"controls:{incident.id}",
+        "elements": [
+            severity_select,
+            {
+                "type": "static_select",
+                "action_id": STATUS_ACTION,
+                "placeholder": plain("Status"),
+                "options": status_options,
+                "initial_option": _option(incident.status.value, incident.status.label),
+            },
+            {
+                "type": "button",
+                "action_id": POST_UPDATE_ACTION,
+                "text": plain("Post update"),
+                "value": str(incident.id),
+            },
+            {
+                "type": "button",
+                "action_id": RESOLVE_ACTION,
+                "text": plain("Resolve"),
+                "style": "primary",
+                "value": str(incident.id),
+                "confirm": {
+                    "title": plain("Resolve this incident?"),
+                    "text": plain("Reminders stop and stakeholders are told it is resolved.", 300),
+                    "confirm": plain("Resolve"),
+                    "deny": plain("Not yet"),
+                },
+            },
+        ],
+    }
+
+
+def _update_line(incident: IncidentSnapshot) -> str:
+    last = date_ref(incident.last_update_at) if incident.last_update_at else "none yet"
+    line = f"*Last stakeholder update:* {last}"
+    if incident.next_update_due_at and incident.status.is_open:
+        line += f" · next due {date_ref(incident.next_update_due_at, '{time}')}"
+    return line
+
+
+def incident_card(
+    incident: IncidentSnapshot, roles: Sequence[str], severities: Sequence[SeverityLevel]
+) -> list[Block]:
+    role_fields = [
+        mrkdwn(f"*{role_label(role)}*\n{user_ref(incident.roles.get(role))}") for role in roles
+    ]
+    fields = [
+        mrkdwn(f"*Severity*\n{incident.severity}"),
+        mrkdwn(f"*Status*\n{incident.status.label}"),
+        *role_fields,
+    ][:10]
+    elapsed_end = f" · resolved {date_ref(incident.resolved_at)}" if incident.resolved_at else ""
+    blocks: list[Block] = [
+        {
+            "type": "header",
+            "text": plain(f"{incident.reference}: {incident.title}", 150),
+        },
+        {"type": "section", "fields": fields},
+        {
+            "type": "context",
+            "elements": [
+                mrkdwn(
+                    f"Declared {date_ref(incident.declared_at)} by {user_ref(incident.declared_by)}"
+                    f"{elapsed_end}" + (" · :lock: private" if incident.is_private else "")
+                ),
+                mrkdwn(_update_line(incident)),
+            ],
+        },
+    ]
+    if incident.summary:
+        blocks.append({"type": "section", "text": mrkdwn(escape(incident.summary))})
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": f"roles:{incident.id}",
+            "elements": _role_selects(incident, roles)[:5],
+        }
+    )
+    blocks.append(_controls(incident, severities))
+    return blocks
+
+
+def channel_topic(incident: IncidentSnapshot) -> str:
+    commander = incident.commander
+    return (
+        f"{incident.reference} · {incident.severity} · {incident.status.label} · "
+        f"Commander: {user_ref(commander) if commander else 'unassigned'}"
+    )
+
+
+# --- announcement ----------------------------------------------------------------------
+
+
+def announcement(incident: IncidentSnapshot, latest_update: str | None = None) -> list[Block]:
+    lines = [
+        f"*Severity:* {incident.severity}   *Status:* {incident.status.label}   "
+        f"*Commander:* {user_ref(incident.commander)}",
+        f"*Channel:* {channel_ref(incident.channel_id)}",
+    ]
+    if latest_update:
+        lines.append(f"*Latest:* {escape(latest_update)}")
+    return [
+        {"type": "header", "text": plain(f"{incident.reference}: {incident.title}", 150)},
+        {"type": "section", "text": mrkdwn("\n".join(lines))},
+        {
+            "type": "context",
+            "elements": [mrkdwn("Updates for stakeholders are posted in this thread.")],
+        },
+    ]
+
+
+def announcement_text(incident: IncidentSnapshot) -> str:
+    return f"{incident.reference} {incident.severity} {incident.status.label}: {incident.title}"
+
+
+# --- lists and home --------------------------------------------------------------------
+
+
+def incident_line(incident: IncidentSnapshot, now: datetime) -> str:
+    age_minutes = int((now - incident.declared_at).total_seconds() // 60)
+    age = f"{age_minutes // 60}h {age_minutes % 60}m" if age_minutes >= 60 else f"{age_minutes}m"
+    lock = " :lock:" if incident.is_private else ""
+    return (
+        f"*{incident.reference}* {escape(incident.title)}{lock} · {incident.severity} · "
+        f"{incident.status.label} · commander {user_ref(incident.commander)} · {age} · "
+        f"{channel_ref(incident.channel_id)}"
+    )
+
+
+def incident_list(incidents: Sequence[IncidentSnapshot], now: datetime) -> list[Block]:
+    if not incidents:
+        return [{"type": "section", "text": mrkdwn("No open incidents. :sunny:")}]
+    header = {"type": "section", "text": mrkdwn(f"*Open incidents ({len(incidents)})*")}
+    rows = [{"type": "section", "text": mrkdwn(incident_line(i, now))} for i in incidents[:45]]
+    return [header, *rows]
+
+
+def home_view(
+    incidents: Sequence[IncidentSnapshot],
+    my_roles: Sequence[tuple[IncidentSnapshot, str]],
+    now: datetime,
+) -> dict[str, Any]:
+    blocks: list[Block] = [
+        {"type": "header", "text": plain("Firebreak")},
+        {
+            "type": "actions",
+            "block_id": "home",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": DECLARE_BUTTON,
+                    "text": plain("Declare incident"),
+                    "style": "danger",
+                }
+            ],
+        },
+        {"type": "divider"},
+        *incident_list(incidents, now)[:60],
+        {"type": "divider"},
+        {"type": "section", "text": mrkdwn("*Your roles*")},
+    ]
+    if my_roles:
+        lines = [f"{role_label(role)} of *{i.reference}* {escape(i.title)}" for i, role in my_roles]
+        blocks.append({"type": "section", "text": mrkdwn("\n".join(lines[:30]))})
+    else:
+        blocks.append({"type": "context", "elements": [mrkdwn("You hold no incident roles.")]})
+    return {"type": "home", "blocks": blocks[:100]}
+
+
+def declared_message(
+    incident: IncidentSnapshot, pending: str = "", error: str | None = None
+) -> str:
+    if not pending:
+        return (
+            f":white_check_mark: *{incident.reference}* is ready: "
+            f"{channel_ref(incident.channel_id)}"
+        )
+    where = f" in {channel_ref(incident.channel_id)}" if incident.channel_id else ""
+    return (
+        f":warning: *{incident.reference}* is recorded{where}, but Slack did not let me "
+        f"{pending} yet ({error or 'unknown error'}). Firebreak retries on its own; "
+        "nothing is lost."
+    )

@@ -1,0 +1,58 @@
+"""The Bolt app: Slack's requests in, listeners registered, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+from app.config import Settings
+from app.logging import bind_request, clear_request
+from app.services import Services
+from app.slack import listeners
+from app.slack.executor import ListenerExecutor
+
+
+def create_bolt_app(
+    settings: Settings, services: Services, client: WebClient, executor: ListenerExecutor
+) -> App:
+    signing_secret = settings.slack_signing_secret
+    app = App(
+        client=client,
+        signing_secret=signing_secret.get_secret_value() if signing_secret else None,
+        # Socket Mode requests arrive over an authenticated websocket, unsigned.
+        request_verification_enabled=signing_secret is not None,
+        token_verification_enabled=False,
+        process_before_response=False,
+        listener_executor=executor,
+        raise_error_for_unhandled_request=False,
+    )
+    app.use(_log_context)
+    listeners.register(app, services)
+    return app
+
+
+def _log_context(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
+    clear_request()
+    bind_request(
+        slack_request=slack_request_id(body),
+        team=(body.get("team") or {}).get("id")
+        if isinstance(body.get("team"), dict)
+        else body.get("team_id"),
+    )
+    return next()
+
+
+def slack_request_id(body: dict[str, Any]) -> str | None:
+    """The id Slack gives this delivery: event id, view id, trigger id or action ts."""
+    if "event_id" in body:
+        return str(body["event_id"])
+    if "view" in body and body.get("type") == "view_submission":
+        return str(body["view"].get("id"))
+    actions = body.get("actions") or []
+    if actions:
+        return str(actions[0].get("action_ts"))
+    trigger = body.get("trigger_id")
+    return str(trigger) if trigger else None

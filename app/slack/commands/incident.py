@@ -1,0 +1,98 @@
+"""Declaring and commanding from text: declare, list, role, severity, status, resolve, help."""
+
+from __future__ import annotations
+
+import re
+
+from app.incidents.errors import InvalidInput
+from app.incidents.rules import Status, parse_status
+from app.incidents.service import Declaration
+from app.slack import blocks
+from app.slack.commands.router import CommandContext, help_lines, subcommand
+from app.store.types import utcnow
+
+USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+@subcommand("help", "help", "show every command")
+def show_help(context: CommandContext) -> None:
+    context.reply("\n".join(help_lines()))
+
+
+@subcommand("declare", "declare <title>", "declare at once with the default severity")
+def declare(context: CommandContext) -> None:
+    services = context.services
+    names = services.settings.severity_names
+    default_severity = names[min(2, len(names) - 1)]
+    declaration = Declaration(
+        team_id=context.team_id,
+        user_id=context.user_id,
+        title=context.args,
+        severity=default_severity,
+        source="command",
+        request_key=f"command:{context.trigger_id}",
+    )
+    declared = services.incidents.declare(declaration)
+    if declared is None:
+        return
+    context.reply(f"Declaring *{declared.reference}*… I'll post the channel link here.")
+    result = services.provisioner.run(declared.id)
+    context.reply(blocks.declared_message(result.incident, result.pending_text(), result.error))
+
+
+@subcommand("list", "list", "open incidents you can see")
+def list_incidents(context: CommandContext) -> None:
+    incidents = context.services.incidents.visible_open_incidents(context.team_id, context.user_id)
+    lines = [blocks.incident_line(incident, utcnow()) for incident in incidents]
+    context.reply("\n".join(["*Open incidents*", *lines]) if lines else "No open incidents.")
+
+
+@subcommand("role", "role <role> @someone", "hand a role over", in_incident=True)
+def assign_role(context: CommandContext) -> None:
+    incident = context.require_incident()
+    roles = context.services.settings.roles
+    parts = context.args.split(maxsplit=1)
+    mention = USER_MENTION.search(parts[1]) if len(parts) == 2 else None
+    if not parts or parts[0].lower() not in roles or mention is None:
+        raise InvalidInput(f"Type `/incident role <{'|'.join(roles)}> @someone`.")
+    change = context.services.incidents.assign_role(
+        incident.id, parts[0].lower(), mention.group(1), context.user_id, "command"
+    )
+    if not change.changed:
+        context.reply(change.summary)
+
+
+@subcommand("severity", "severity <level>", "change the severity", in_incident=True)
+def change_severity(context: CommandContext) -> None:
+    incident = context.require_incident()
+    if not context.args:
+        names = "|".join(s.lower() for s in context.services.settings.severity_names)
+        raise InvalidInput(f"Type `/incident severity <{names}>`.")
+    change = context.services.incidents.change_severity(
+        incident.id, context.args.split()[0], context.user_id, "command"
+    )
+    if not change.changed:
+        context.reply(change.summary)
+
+
+@subcommand("status", "status <status>", "move the status", in_incident=True)
+def change_status(context: CommandContext) -> None:
+    incident = context.require_incident()
+    status = parse_status(context.args.split()[0]) if context.args else None
+    if status is None:
+        raise InvalidInput(f"Type `/incident status <{'|'.join(s.value for s in Status)}>`.")
+    change = context.services.incidents.change_status(
+        incident.id, status, context.user_id, "command"
+    )
+    if not change.changed:
+        context.reply(change.summary)
+
+
+@subcommand("resolve", "resolve", "resolve the incident", in_incident=True)
+def resolve(context: CommandContext) -> None:
+    incident = context.require_incident()
+    change = context.services.incidents.change_status(
+        incident.id, Status.RESOLVED, context.user_id, "command"
+    )
+    if not change.changed:
+        context.reply(change.summary)

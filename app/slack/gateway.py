@@ -1,0 +1,288 @@
+"""The one place that calls Slack's Web API.
+
+Wraps `slack_sdk.WebClient`: rate-limited calls are retried after `Retry-After`, server
+errors and dropped connections with bounded backoff (slack_sdk's retry handlers), and
+Slack's error answers become `SlackCallError`, so services never see slack_sdk types.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.jitter import RandomJitter
+from slack_sdk.web import SlackResponse
+
+from app.logging import get_logger
+
+log = get_logger(__name__)
+
+Blocks = Sequence[dict[str, Any]]
+
+
+class SlackCallError(Exception):
+    """Slack answered `ok: false` (or could not be reached at all: error `unavailable`)."""
+
+    def __init__(self, method: str, error: str, detail: str = "") -> None:
+        super().__init__(f"{method}: {error}" + (f" ({detail})" if detail else ""))
+        self.method = method
+        self.error = error
+
+    @property
+    def unavailable(self) -> bool:
+        return self.error == "unavailable"
+
+
+@dataclass(frozen=True)
+class PostedMessage:
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    id: str
+    name: str
+    real_name: str
+    is_bot: bool
+    deleted: bool
+    tz: str | None = None
+
+    @property
+    def can_hold_role(self) -> bool:
+        return not self.is_bot and not self.deleted
+
+
+CallObserver = Callable[[str, str | None, float], None]
+
+
+def retry_handlers(max_retries: int = 3) -> list[RetryHandler]:
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5, jitter=RandomJitter())
+    return [
+        RateLimitErrorRetryHandler(max_retry_count=max_retries),
+        ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=backoff),
+        ConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=backoff),
+    ]
+
+
+def create_web_client(token: str | None, base_url: str, timeout: int = 10) -> WebClient:
+    client = WebClient(token=token, base_url=base_url, timeout=timeout)
+    client.retry_handlers = retry_handlers()
+    return client
+
+
+def _next_cursor(page: SlackResponse) -> str | None:
+    metadata: dict[str, Any] = page.get("response_metadata") or {}
+    return metadata.get("next_cursor") or None
+
+
+class SlackGateway:
+    def __init__(self, client: WebClient, observer: CallObserver | None = None) -> None:
+        self.client = client
+        self._observer = observer
+
+    @contextmanager
+    def _calling(self, method: str) -> Iterator[None]:
+        started = time.perf_counter()
+        error: str | None = None
+        try:
+            yield
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+            raise SlackCallError(method, error, str(exc.response.get("needed") or "")) from exc
+        except (SlackClientError, OSError) as exc:
+            error = "unavailable"
+            raise SlackCallError(method, error, type(exc).__name__) from exc
+        finally:
+            if error:
+                log.warning("slack_call_failed", method=method, error=error)
+            if self._observer is not None:
+                self._observer(method, error, time.perf_counter() - started)
+
+    # --- identity and users -------------------------------------------------------------
+
+    def auth_test(self) -> dict[str, Any]:
+        with self._calling("auth.test"):
+            return dict(self.client.auth_test().data)  # type: ignore[arg-type]
+
+    def user(self, user_id: str) -> SlackUser:
+        with self._calling("users.info"):
+            data = self.client.users_info(user=user_id)["user"]
+        return SlackUser(
+            id=data["id"],
+            name=data.get("name", ""),
+            real_name=data.get("real_name") or data.get("profile", {}).get("real_name", ""),
+            is_bot=bool(data.get("is_bot")) or data["id"] == "USLACKBOT",
+            deleted=bool(data.get("deleted")),
+            tz=data.get("tz"),
+        )
+
+    # --- channels -----------------------------------------------------------------------
+
+    def create_channel(self, name: str, *, private: bool) -> tuple[str, str]:
+        """Create a channel; return (id, name). Raises SlackCallError('name_taken')."""
+        with self._calling("conversations.create"):
+            channel = self.client.conversations_create(name=name, is_private=private)["channel"]
+        return channel["id"], channel["name"]
+
+    def find_channel(self, name: str) -> str | None:
+        """The id of a channel the bot can see by name, or None."""
+        cursor: str | None = None
+        with self._calling("conversations.list"):
+            while True:
+                page = self.client.conversations_list(
+                    types="public_channel,private_channel",
+                    limit=200,
+                    cursor=cursor,
+                    exclude_archived=True,
+                )
+                for channel in page["channels"]:
+                    if channel["name"] == name:
+                        return str(channel["id"])
+                cursor = _next_cursor(page)
+                if not cursor:
+                    return None
+
+    def channel_info(self, channel: str) -> dict[str, Any]:
+        with self._calling("conversations.info"):
+            return dict(self.client.conversations_info(channel=channel)["channel"])
+
+    def join(self, channel: str) -> None:
+        with self._calling("conversations.join"):
+            self.client.conversations_join(channel=channel)
+
+    def invite(self, channel: str, users: Sequence[str]) -> None:
+        if not users:
+            return
+        try:
+            with self._calling("conversations.invite"):
+                self.client.conversations_invite(channel=channel, users=",".join(users))
+        except SlackCallError as error:
+            # Inviting is idempotent for us: a member already there is the goal reached.
+            if error.error not in ("already_in_channel", "cant_invite_self"):
+                raise
+
+    def members(self, channel: str) -> list[str]:
+        members: list[str] = []
+        cursor: str | None = None
+        with self._calling("conversations.members"):
+            while True:
+                page = self.client.conversations_members(channel=channel, limit=1000, cursor=cursor)
+                members.extend(page["members"])
+                cursor = _next_cursor(page)
+                if not cursor:
+                    return members
+
+    def set_topic(self, channel: str, topic: str) -> None:
+        with self._calling("conversations.setTopic"):
+            self.client.conversations_setTopic(channel=channel, topic=topic[:250])
+
+    def set_purpose(self, channel: str, purpose: str) -> None:
+        with self._calling("conversations.setPurpose"):
+            self.client.conversations_setPurpose(channel=channel, purpose=purpose[:250])
+
+    def archive(self, channel: str) -> None:
+        with self._calling("conversations.archive"):
+            self.client.conversations_archive(channel=channel)
+
+    # --- messages -----------------------------------------------------------------------
+
+    def post(
+        self,
+        channel: str,
+        text: str,
+        blocks: Blocks | None = None,
+        *,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
+    ) -> PostedMessage:
+        with self._calling("chat.postMessage"):
+            response: SlackResponse = self.client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=list(blocks) if blocks else None,
+                thread_ts=thread_ts,
+                reply_broadcast=broadcast or None,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        return PostedMessage(channel=response["channel"], ts=response["ts"])
+
+    def update(self, channel: str, ts: str, text: str, blocks: Blocks | None = None) -> None:
+        with self._calling("chat.update"):
+            self.client.chat_update(
+                channel=channel, ts=ts, text=text, blocks=list(blocks) if blocks else []
+            )
+
+    def post_ephemeral(
+        self, channel: str, user: str, text: str, blocks: Blocks | None = None
+    ) -> None:
+        with self._calling("chat.postEphemeral"):
+            self.client.chat_postEphemeral(
+                channel=channel, user=user, text=text, blocks=list(blocks) if blocks else None
+            )
+
+    def permalink(self, channel: str, ts: str) -> str:
+        with self._calling("chat.getPermalink"):
+            return str(self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+
+    def pin(self, channel: str, ts: str) -> None:
+        try:
+            with self._calling("pins.add"):
+                self.client.pins_add(channel=channel, timestamp=ts)
+        except SlackCallError as error:
+            if error.error != "already_pinned":
+                raise
+
+    def react(self, channel: str, ts: str, emoji: str) -> None:
+        try:
+            with self._calling("reactions.add"):
+                self.client.reactions_add(channel=channel, timestamp=ts, name=emoji)
+        except SlackCallError as error:
+            if error.error != "already_reacted":
+                raise
+
+    def bookmark(self, channel: str, title: str, link: str) -> None:
+        with self._calling("bookmarks.add"):
+            self.client.bookmarks_add(channel_id=channel, title=title, type="link", link=link)
+
+    # --- views --------------------------------------------------------------------------
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
+        with self._calling("views.open"):
+            return str(self.client.views_open(trigger_id=trigger_id, view=view)["view"]["id"])
+
+    def update_view(self, view_id: str, view: dict[str, Any], view_hash: str | None = None) -> None:
+        with self._calling("views.update"):
+            self.client.views_update(view_id=view_id, view=view, hash=view_hash)
+
+    def publish_home(self, user: str, view: dict[str, Any]) -> None:
+        with self._calling("views.publish"):
+            self.client.views_publish(user_id=user, view=view)
+
+    # --- files --------------------------------------------------------------------------
+
+    def upload_file(
+        self, channel: str, filename: str, content: bytes, title: str, comment: str = ""
+    ) -> None:
+        """Slack's external upload flow: get an upload URL, send the bytes, complete."""
+        with self._calling("files.uploadV2"):
+            self.client.files_upload_v2(
+                channel=channel,
+                filename=filename,
+                content=content,
+                title=title,
+                initial_comment=comment or None,
+            )

@@ -1,0 +1,13 @@
+"""Bolt listeners, one module per kind of Slack request; each has `register(app, services)`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from app.services import Services
+from app.slack.listeners import actions, commands, events, views
+
+
+def register(app: App, services: Services) -> None:
+    for module in (commands, actions, views, events):
+        module.register(app, services)

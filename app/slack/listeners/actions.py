@@ -1,0 +1,111 @@
+"""Buttons and selects: the incident card and the App Home."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from app.incidents.errors import IncidentError
+from app.incidents.rules import Status, parse_status
+from app.incidents.service import Change
+from app.logging import get_logger
+from app.services import Services
+from app.slack import blocks
+from app.slack.gateway import SlackCallError
+
+log = get_logger(__name__)
+
+
+def _incident_id(action: dict[str, Any]) -> int:
+    return int(str(action.get("block_id", "")).rsplit(":", 1)[-1])
+
+
+def _guarded(respond: Respond, change: Callable[[], Change]) -> None:
+    """Run a card change; tell the presser (only them) when it cannot be done."""
+    try:
+        result = change()
+    except IncidentError as error:
+        respond(response_type="ephemeral", replace_original=False, text=str(error))
+        return
+    except SlackCallError as error:
+        respond(
+            response_type="ephemeral",
+            replace_original=False,
+            text=f"Slack did not accept that just now ({error.error}); try again in a moment.",
+        )
+        return
+    if not result.changed:
+        log.info("card_action_no_change", summary=result.summary)
+
+
+def register(app: App, services: Services) -> None:
+    incidents = services.incidents
+
+    @app.action(re.compile(f"^{blocks.ROLE_ACTION_PREFIX}"))
+    def role_selected(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        role = action["action_id"].removeprefix(blocks.ROLE_ACTION_PREFIX)
+        user = action.get("selected_user")
+        if not user:
+            return
+        _guarded(
+            respond,
+            lambda: incidents.assign_role(
+                _incident_id(action), role, user, body["user"]["id"], "button"
+            ),
+        )
+
+    @app.action(blocks.SEVERITY_ACTION)
+    def severity_selected(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        severity = action["selected_option"]["value"]
+        _guarded(
+            respond,
+            lambda: incidents.change_severity(
+                _incident_id(action), severity, body["user"]["id"], "button"
+            ),
+        )
+
+    @app.action(blocks.STATUS_ACTION)
+    def status_selected(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        status = parse_status(action["selected_option"]["value"])
+        if status is None:
+            return
+        _guarded(
+            respond,
+            lambda: incidents.change_status(
+                _incident_id(action), status, body["user"]["id"], "button"
+            ),
+        )
+
+    @app.action(blocks.RESOLVE_ACTION)
+    def resolve_pressed(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        incident_id = int(action["value"])
+        _guarded(
+            respond,
+            lambda: incidents.change_status(
+                incident_id, Status.RESOLVED, body["user"]["id"], "button"
+            ),
+        )
+
+    @app.action(blocks.DECLARE_BUTTON)
+    def declare_pressed(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        view = blocks.declare_modal(services.settings.severities)
+        try:
+            services.slack.open_view(body["trigger_id"], view)
+        except SlackCallError as error:
+            log.warning("declare_modal_failed", error=error.error)

@@ -1,0 +1,59 @@
+"""The `/incident` slash command: ack at once, then route to a subcommand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from app.services import Services
+from app.slack import blocks
+from app.slack.commands import CommandContext, dispatch
+from app.slack.gateway import SlackCallError
+
+
+def register(app: App, services: Services) -> None:
+    @app.command("/incident")
+    def incident_command(ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
+        ack()
+        text = (command.get("text") or "").strip()
+        if not text:
+            open_declare_modal(services, command["trigger_id"], command, respond)
+            return
+        name, _, args = text.partition(" ")
+        channel_id = command.get("channel_id", "")
+        context = CommandContext(
+            services=services,
+            team_id=command["team_id"],
+            user_id=command["user_id"],
+            channel_id=channel_id,
+            args=args.strip(),
+            trigger_id=command.get("trigger_id", ""),
+            response_url=command.get("response_url"),
+            reply=_ephemeral(respond),
+            incident=services.incidents.for_channel(channel_id),
+        )
+        dispatch(name, context)
+
+
+def _ephemeral(respond: Respond) -> Callable[[str], None]:
+    def reply(message: str) -> None:
+        respond(response_type="ephemeral", text=message)
+
+    return reply
+
+
+def open_declare_modal(
+    services: Services, trigger_id: str, command: dict[str, Any], respond: Respond
+) -> None:
+    metadata = command.get("response_url", "")
+    view = blocks.declare_modal(services.settings.severities, private_metadata=metadata)
+    try:
+        services.slack.open_view(trigger_id, view)
+    except SlackCallError as error:
+        respond(
+            response_type="ephemeral",
+            text=f"Slack did not open the form ({error.error}). Type `/incident declare <title>`"
+            " to declare without it.",
+        )

@@ -1,0 +1,217 @@
+"""The tables. Every time is a timezone-aware UTC datetime (see `UTCDateTime`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Table,
+    Text,
+    Unicode,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from app.store.types import UTCDateTime, utcnow
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class IncidentCounter(SQLModel, table=True):
+    """The last incident number handed out in a workspace (locked row, so no gaps)."""
+
+    __tablename__ = "incident_counter"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    last_number: int = Field(default=0)
+
+
+class Incident(SQLModel, table=True):
+    __tablename__ = "incident"
+    __table_args__ = (
+        UniqueConstraint("team_id", "number", name="uq_incident_team_number"),
+        Index("ix_incident_team_status", "team_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    number: int
+    title: str = Field(max_length=200)
+    summary: str = Field(default="", sa_type=Text())
+    severity: str = Field(max_length=20)
+    highest_severity: str = Field(max_length=20)
+    status: str = Field(default="investigating", max_length=20)
+    is_private: bool = Field(default=False)
+    declared_by: str = Field(max_length=32)
+    declared_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    mitigated_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+    channel_id: str | None = Field(default=None, max_length=32, unique=True)
+    channel_name: str | None = Field(default=None, max_length=80)
+    card_ts: str | None = Field(default=None, max_length=32)
+    announcement_channel_id: str | None = Field(default=None, max_length=32)
+    announcement_ts: str | None = Field(default=None, max_length=32)
+    last_update_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+
+    # Declaring is a sequence of Slack calls; the names of the finished steps are kept so
+    # that an interrupted declaration resumes where it stopped instead of starting over.
+    setup_steps: list[str] = Field(default_factory=list, sa_type=JSON())
+    setup_complete: bool = Field(default=False, index=True)
+    setup_error: str | None = Field(default=None, sa_type=Text())
+
+    @property
+    def reference(self) -> str:
+        return f"INC-{self.number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in ("resolved", "closed")
+
+
+class RoleAssignment(SQLModel, table=True):
+    """Who held a role and when; the current holder has no `relieved_at`."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (
+        Index(
+            "ux_role_assignment_current",
+            "incident_id",
+            "role",
+            unique=True,
+            sqlite_where=text("relieved_at IS NULL"),
+            postgresql_where=text("relieved_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(
+        sa_column_args=[ForeignKey("incident.id", ondelete="CASCADE")], index=True
+    )
+    role: str = Field(max_length=40)
+    user_id: str = Field(max_length=32)
+    assigned_by: str = Field(max_length=32)
+    assigned_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    relieved_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+
+
+class TimelineEvent(SQLModel, table=True):
+    """One thing that happened: who, what, when (UTC), where it came from."""
+
+    __tablename__ = "timeline_event"
+    __table_args__ = (
+        Index("ix_timeline_event_incident_time", "incident_id", "occurred_at", "id"),
+        # A Slack message is on an incident's timeline at most once per kind of mark.
+        Index(
+            "ux_timeline_event_message",
+            "incident_id",
+            "kind",
+            "message_ts",
+            unique=True,
+            sqlite_where=text("message_ts IS NOT NULL"),
+            postgresql_where=text("message_ts IS NOT NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    incident_id: int = Field(sa_column_args=[ForeignKey("incident.id", ondelete="CASCADE")])
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    kind: str = Field(max_length=40)
+    source: str = Field(max_length=20)
+    actor_id: str | None = Field(default=None, max_length=32)
+    text: str = Field(default="", sa_type=Text())
+    original_text: str | None = Field(default=None, sa_type=Text())
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON())
+    message_ts: str | None = Field(default=None, max_length=32)
+    permalink: str | None = Field(default=None, max_length=500)
+    edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+
+
+class StakeholderUpdate(SQLModel, table=True):
+    __tablename__ = "stakeholder_update"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(
+        sa_column_args=[ForeignKey("incident.id", ondelete="CASCADE")], index=True
+    )
+    status: str = Field(max_length=20)
+    severity: str = Field(max_length=20)
+    what_we_know: str = Field(default="", sa_type=Text())
+    what_we_are_doing: str = Field(default="", sa_type=Text())
+    next_update_minutes: int | None = Field(default=None)
+    posted_by: str = Field(max_length=32)
+    posted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    channel_ts: str | None = Field(default=None, max_length=32)
+    thread_ts: str | None = Field(default=None, max_length=32)
+
+
+class ActionItem(SQLModel, table=True):
+    __tablename__ = "action_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(
+        sa_column_args=[ForeignKey("incident.id", ondelete="CASCADE")], index=True
+    )
+    text: str = Field(sa_type=Text())
+    owner_id: str | None = Field(default=None, max_length=32)
+    due_date: date | None = Field(default=None)
+    state: str = Field(default="open", max_length=20)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    done_by: str | None = Field(default=None, max_length=32)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+
+
+class ReminderState(SQLModel, table=True):
+    """When the next stakeholder update is due for an open incident.
+
+    Sending a reminder claims it with a conditional update on `next_due_at`, so only one
+    replica sends it.
+    """
+
+    __tablename__ = "reminder_state"
+
+    incident_id: int = Field(
+        sa_column_args=[ForeignKey("incident.id", ondelete="CASCADE")], primary_key=True
+    )
+    next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), index=True)
+    last_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    sent_count: int = Field(default=0)
+    last_reminder_ts: str | None = Field(default=None, max_length=32)
+
+
+class ProcessedRequest(SQLModel, table=True):
+    """A Slack delivery already handled; its key is what Slack sends (event id, view hash...)."""
+
+    __tablename__ = "processed_request"
+
+    key: str = Field(primary_key=True, max_length=255)
+    kind: str = Field(max_length=30)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
+    incident_id: int | None = Field(default=None)
+
+
+# APScheduler's job store table, declared here so that migrations own it. The columns
+# match apscheduler.jobstores.sqlalchemy.SQLAlchemyJobStore, which then finds it present.
+apscheduler_jobs = Table(
+    "apscheduler_jobs",
+    SQLModel.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)

@@ -1,0 +1,116 @@
+"""The `firebreak` command as an operator runs it: a real process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from app.emulator import SlackEmulator
+from tests.conftest import SIGNING_SECRET
+from tests.support.driver import http_request
+
+
+def _env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FIREBREAK_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(values)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_without_signing_secret_names_it_and_exits(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "serve", "--http"],
+        env=_env(SLACK_BOT_TOKEN="xoxb-1", DATABASE_URL=f"sqlite:///{tmp_path}/f.db"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "SLACK_SIGNING_SECRET is not set" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_setting_is_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "migrate"],
+        env=_env(FIREBREAK_HTTP_PORT="eighty"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "FIREBREAK_HTTP_PORT is invalid" in result.stderr
+
+
+def test_serve_http_answers_health_and_refuses_unsigned(
+    tmp_path: Path, emulator: SlackEmulator
+) -> None:
+    port = _free_port()
+    env = _env(
+        SLACK_BOT_TOKEN=emulator.bot_token,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=emulator.api_url,
+        DATABASE_URL=f"sqlite:///{tmp_path}/f.db",
+        FIREBREAK_LOG_FORMAT="json",
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "serve",
+            "--http",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                health = http_request(base + "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("server did not start")
+        assert health.status == 200
+        assert health.json()["database"] == "ok"
+        unsigned = http_request(
+            base + "/slack/events",
+            b"command=%2Fincident",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert unsigned.status == 401
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert emulator.bot_token not in stderr
+    assert SIGNING_SECRET not in stderr
+    assert '"event": "stopped"' in stderr

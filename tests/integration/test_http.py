@@ -1,0 +1,71 @@
+"""The HTTP front door: health, signatures, body limits."""
+
+from __future__ import annotations
+
+import time
+
+from app.emulator import SlackEmulator
+from app.runtime import Runtime
+from app.server import HttpServer
+from tests.conftest import SIGNING_SECRET
+from tests.support import payloads
+from tests.support.driver import FORM, SlackDriver, http_request
+from tests.support.signing import signed_headers
+
+
+def _command_body(emulator: SlackEmulator, user: str, channel: str) -> bytes:
+    fields = payloads.slash_command(
+        team_id=emulator.team_id,
+        user_id=user,
+        channel_id=channel,
+        text="help",
+        trigger_id=emulator.new_trigger_id(),
+        response_url=emulator.new_response_url(),
+    )
+    return payloads.form_body(fields)
+
+
+def test_healthz_reports_the_database(server: HttpServer) -> None:
+    result = http_request(server.url + "/healthz")
+    assert result.status == 200
+    assert result.json() == {"status": "ok", "database": "ok"}
+
+
+def test_unsigned_request_is_refused(server: HttpServer, emulator: SlackEmulator) -> None:
+    user = emulator.add_user("ada")
+    body = _command_body(emulator, user, "C1")
+    result = http_request(server.url + "/slack/events", body, {"Content-Type": FORM})
+    assert result.status == 401
+    assert emulator.responses == []
+
+
+def test_wrong_signature_and_stale_timestamp_are_refused(
+    server: HttpServer, emulator: SlackEmulator
+) -> None:
+    user = emulator.add_user("ada")
+    body = _command_body(emulator, user, "C1")
+    wrong = signed_headers("not-the-secret", body, FORM)
+    stale = signed_headers(SIGNING_SECRET, body, FORM, timestamp=int(time.time()) - 6 * 60)
+    for headers in (wrong, stale):
+        assert http_request(server.url + "/slack/events", body, headers).status == 401
+    assert emulator.responses == []
+
+
+def test_signed_command_is_acknowledged(slack: SlackDriver, emulator: SlackEmulator) -> None:
+    user = emulator.add_user("ada")
+    result = slack.command("help", user=user, channel="C1")
+    assert result.status == 200
+    [reply] = emulator.responses
+    assert "/incident" in reply.payload["text"]
+
+
+def test_oversized_body_is_refused_before_it_is_read(server: HttpServer, runtime: Runtime) -> None:
+    body = b"x" * (runtime.settings.max_body_bytes + 1)
+    result = http_request(
+        server.url + "/slack/events", body, signed_headers(SIGNING_SECRET, body, FORM)
+    )
+    assert result.status == 413
+
+
+def test_unknown_path_is_404(server: HttpServer) -> None:
+    assert http_request(server.url + "/nope").status == 404

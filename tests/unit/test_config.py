@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.config import ConfigError, Settings, load_settings
+
+
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _clean_env(monkeypatch, tmp_path)
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///firebreak.db"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.announce_channel == "incidents"
+    assert settings.severity_names == ["SEV1", "SEV2", "SEV3", "SEV4"]
+    assert [s.update_minutes for s in settings.severities] == [15, 30, 60, 0]
+    assert settings.roles == ["commander", "comms", "scribe"]
+    assert not settings.socket_mode
+
+
+def test_reads_plain_and_prefixed_names(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _clean_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-123")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-abc")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db:5432/fb")
+    monkeypatch.setenv("FIREBREAK_ROLES", "commander, comms, scribe, tech_lead")
+    monkeypatch.setenv("FIREBREAK_ANNOUNCE_CHANNEL", "major-incidents")
+    settings = load_settings()
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-123"
+    assert settings.socket_mode
+    assert settings.database_url == "postgresql+psycopg://u:p@db:5432/fb"
+    assert settings.roles == ["commander", "comms", "scribe", "tech_lead"]
+    assert settings.announce_channel == "major-incidents"
+
+
+def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _clean_env(monkeypatch, tmp_path)
+    (tmp_path / ".env").write_text("SLACK_SIGNING_SECRET=from-dotenv\n")
+    settings = load_settings()
+    assert settings.slack_signing_secret is not None
+    assert settings.slack_signing_secret.get_secret_value() == "from-dotenv"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("FIREBREAK_SEVERITIES", "not json", "FIREBREAK_SEVERITIES is invalid"),
+        ("FIREBREAK_ROLES", "comms,scribe", "must include commander"),
+        ("FIREBREAK_HTTP_PORT", "eighty", "FIREBREAK_HTTP_PORT is invalid"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL is invalid"),
+        ("SLACK_BOT_TOKEN", "xoxp-user-token", "SLACK_BOT_TOKEN must start with xoxb-"),
+        ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL is invalid"),
+    ],
+)
+def test_malformed_setting_names_itself_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str, expected: str
+) -> None:
+    _clean_env(monkeypatch, tmp_path)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    message = str(error.value)
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_require_names_the_missing_setting() -> None:
+    settings = Settings(_env_file=None)
+    with pytest.raises(ConfigError, match=r"^SLACK_SIGNING_SECRET is not set: set it to the"):
+        settings.require("slack_signing_secret")
+
+
+def test_severity_lookup_is_case_insensitive() -> None:
+    settings = Settings(_env_file=None)
+    assert settings.severity("sev2").update_minutes == 30
+    with pytest.raises(KeyError):
+        settings.severity("SEV9")
