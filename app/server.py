@@ -17,7 +17,9 @@ class HttpServer:
             host=host,
             port=port,
             threads=threads,
-            max_request_body_size=max_body_bytes,
+            # Slightly above the application's own limit, so that an oversized Slack request
+            # gets the application's clear 413 rather than a dropped connection.
+            max_request_body_size=max_body_bytes + 65536,
             ident="firebreak",
             clear_untrusted_proxy_headers=True,
         )

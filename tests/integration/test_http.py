@@ -59,7 +59,7 @@ def test_signed_command_is_acknowledged(slack: SlackDriver, emulator: SlackEmula
     assert "/incident" in reply.payload["text"]
 
 
-def test_oversized_body_is_refused_before_it_is_read(server: HttpServer, runtime: Runtime) -> None:
+def test_oversized_body_is_refused(server: HttpServer, runtime: Runtime) -> None:
     body = b"x" * (runtime.settings.max_body_bytes + 1)
     result = http_request(
         server.url + "/slack/events", body, signed_headers(SIGNING_SECRET, body, FORM)
