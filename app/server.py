@@ -5,10 +5,17 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 
 class HttpServer:
+    """waitress in a background thread, with a clean stop.
+
+    waitress has no thread-safe shutdown, so the event loop runs here in short polls and
+    closes its own sockets when asked to stop.
+    """
+
     def __init__(
         self, wsgi_app: Any, *, host: str, port: int, threads: int, max_body_bytes: int
     ) -> None:
@@ -23,7 +30,8 @@ class HttpServer:
             ident="firebreak",
             clear_untrusted_proxy_headers=True,
         )
-        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
 
     @property
     def port(self) -> int:
@@ -37,6 +45,15 @@ class HttpServer:
     def start(self) -> None:
         self._thread.start()
 
+    def _serve(self) -> None:
+        socket_map = self._server._map
+        try:
+            while not self._stopping.is_set():
+                wasyncore.loop(timeout=0.05, map=socket_map, count=1)
+        finally:
+            wasyncore.close_all(socket_map)
+            self._server.task_dispatcher.shutdown()
+
     def stop(self) -> None:
-        self._server.close()
+        self._stopping.set()
         self._thread.join(timeout=10)
