@@ -7,7 +7,7 @@ loses the change itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -381,16 +381,3 @@ def find_incident(db: Database, team_id: str, reference: str) -> IncidentSnapsho
         if incident is None:
             raise NotFound(f"There is no INC-{text}.")
         return IncidentSnapshot.of(incident, repo.current_roles(session, incident.id or 0))
-
-
-def sorted_by_severity(
-    incidents: Sequence[IncidentSnapshot], severity_names: list[str]
-) -> list[IncidentSnapshot]:
-    upper = [name.upper() for name in severity_names]
-    return sorted(
-        incidents,
-        key=lambda i: (
-            upper.index(i.severity.upper()) if i.severity.upper() in upper else 99,
-            -i.number,
-        ),
-    )

@@ -24,6 +24,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryInterv
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.jitter import RandomJitter
 from slack_sdk.web import SlackResponse
+from slack_sdk.webhook import WebhookClient
 
 from app.logging import get_logger
 
@@ -257,6 +258,17 @@ class SlackGateway:
     def bookmark(self, channel: str, title: str, link: str) -> None:
         with self._calling("bookmarks.add"):
             self.client.bookmarks_add(channel_id=channel, title=title, type="link", link=link)
+
+    def respond(self, response_url: str, text: str) -> bool:
+        """An ephemeral reply through an interaction's response_url; False if it was refused."""
+        try:
+            response = WebhookClient(response_url, timeout=10).send(
+                text=text, response_type="ephemeral"
+            )
+        except (SlackClientError, OSError) as error:
+            log.warning("response_url_failed", error=type(error).__name__)
+            return False
+        return response.status_code == 200
 
     # --- views --------------------------------------------------------------------------
 

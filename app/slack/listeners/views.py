@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App
-from slack_sdk.webhook import WebhookClient
 
 from app.incidents.errors import IncidentError
 from app.incidents.service import Declaration
@@ -60,8 +59,6 @@ def register(app: App, services: Services) -> None:
 
 def _tell_declarer(services: Services, response_url: str, user_id: str, message: str) -> None:
     """Reply where the declarer typed the command, or in their DM with Firebreak."""
-    if response_url.startswith("http"):
-        response = WebhookClient(response_url).send(text=message, response_type="ephemeral")
-        if response.status_code == 200:
-            return
+    if response_url.startswith("http") and services.slack.respond(response_url, message):
+        return
     services.slack.post(user_id, message)
