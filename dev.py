@@ -32,7 +32,9 @@ def _fingerprint() -> str:
 
 
 def _run(*command: str | Path) -> None:
-    subprocess.run([str(part) for part in command], cwd=ROOT, check=True)  # noqa: S603
+    result = subprocess.run([str(part) for part in command], cwd=ROOT, check=False)  # noqa: S603
+    if result.returncode != 0:
+        sys.exit(f"dev.py: setting up .venv failed: {' '.join(map(str, command))}")
 
 
 def ensure_environment() -> None:
