@@ -1,0 +1,1 @@
+"""Benchmarks that print one table each; see benchmarks/README.md."""
