@@ -53,6 +53,7 @@ class SlackDriver:
         self.emulator = emulator
         self.runtime = runtime
         self.team_id = emulator.team_id
+        self.last_trigger_id = ""
 
     def post(self, body: bytes, content_type: str, *, wait: bool = True) -> HttpResult:
         result = http_request(self.url, body, signed_headers(self.secret, body, content_type))
@@ -64,12 +65,13 @@ class SlackDriver:
         assert self.runtime.wait_idle(15), "listeners still busy after 15 s"
 
     def command(self, text: str = "", *, user: str, channel: str, wait: bool = True) -> HttpResult:
+        self.last_trigger_id = self.emulator.new_trigger_id()
         fields = payloads.slash_command(
             team_id=self.team_id,
             user_id=user,
             channel_id=channel,
             text=text,
-            trigger_id=self.emulator.new_trigger_id(),
+            trigger_id=self.last_trigger_id,
             response_url=self.emulator.new_response_url(),
         )
         return self.post(payloads.form_body(fields), FORM, wait=wait)
