@@ -283,7 +283,10 @@ class IncidentService:
                 data={"from": old.value, "to": status.value, "backwards": bool(direction)},
             )
             snapshot = self._snapshot(session, stored)
-        return self._announce_change(snapshot, summary)
+        change = self._announce_change(snapshot, summary)
+        if status is Status.RESOLVED:
+            self._tell_stakeholders(snapshot, blocks.resolved_notice(snapshot, actor))
+        return change
 
     # --- telling Slack ------------------------------------------------------------------
 
@@ -346,6 +349,14 @@ class IncidentService:
                 broadcast=True,
             )
         )
+
+    def _tell_stakeholders(self, incident: IncidentSnapshot, text: str) -> None:
+        if incident.announcement_channel_id and incident.announcement_ts:
+            self._quietly(
+                lambda: self.slack.post(
+                    incident.announcement_channel_id or "", text, thread_ts=incident.announcement_ts
+                )
+            )
 
     def _quietly(self, call: Callable[[], object]) -> None:
         """Slack updates after a committed change: a failure is logged, never undoes it."""

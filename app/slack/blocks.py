@@ -25,6 +25,9 @@ RESOLVE_ACTION = "resolve"
 POST_UPDATE_ACTION = "post_update"
 
 SECTION_TEXT_LIMIT = 3000
+# Slack renders {ago} as live relative time ("2 hours ago"), so the card shows elapsed time
+# without being edited every minute.
+DECLARED_STYLE = "{date_short_pretty} {time} ({ago})"
 FALLBACK_TEXT_LIMIT = 3000
 
 
@@ -235,7 +238,8 @@ def incident_card(
             "type": "context",
             "elements": [
                 mrkdwn(
-                    f"Declared {date_ref(incident.declared_at)} by {user_ref(incident.declared_by)}"
+                    f"Declared {date_ref(incident.declared_at, DECLARED_STYLE)} by "
+                    f"{user_ref(incident.declared_by)}"
                     f"{elapsed_end}" + (" · :lock: private" if incident.is_private else "")
                 ),
                 mrkdwn(_update_line(incident)),
@@ -282,6 +286,23 @@ def announcement(incident: IncidentSnapshot, latest_update: str | None = None) -
             "elements": [mrkdwn("Updates for stakeholders are posted in this thread.")],
         },
     ]
+
+
+def duration_text(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours < 48 else f"{hours // 24} days {hours % 24} h"
+
+
+def resolved_notice(incident: IncidentSnapshot, actor: str) -> str:
+    assert incident.resolved_at is not None
+    took = duration_text((incident.resolved_at - incident.declared_at).total_seconds())
+    return (
+        f":white_check_mark: {incident.reference} is resolved ({took} after it was declared). "
+        f"Resolved by <@{actor}>."
+    )
 
 
 def announcement_text(incident: IncidentSnapshot) -> str:

@@ -216,6 +216,10 @@ def test_status_moves_forward_and_back(
     assert stored.status == "resolved"
     assert stored.mitigated_at is not None
     assert stored.resolved_at is not None
+    [notice] = emulator.replies(
+        incident.announcement_channel_id or "", incident.announcement_ts or ""
+    )
+    assert "INC-1 is resolved (0 min after it was declared)" in notice["text"]
     changes = [e.data for e in events(runtime.db, incident.id or 0) if e.kind == "status_changed"]
     assert [(c["from"], c["to"], c["backwards"]) for c in changes] == [
         ("investigating", "identified", False),
