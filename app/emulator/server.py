@@ -446,6 +446,16 @@ class SlackEmulator:
                 channel.messages.append(message)
             return str(message["ts"])
 
+    def edit_message(self, channel_id: str, ts: str, text: str, *, user_id: str) -> None:
+        """Someone edited their message in Slack's client (Slack then sends message_changed)."""
+        with self._lock:
+            workspace = self._workspace
+            message = workspace.channels[channel_id].find_message(ts)
+            if message is None:
+                raise ValueError(f"no message {ts} in {channel_id}")
+            message["text"] = text
+            message["edited"] = {"user": user_id, "ts": workspace.new_ts(self.clock())}
+
     def new_trigger_id(self, user_id: str | None = None) -> str:
         """A trigger_id as Slack puts in interaction payloads; views.* accept it for 3 s."""
         with self._lock:
