@@ -540,6 +540,14 @@ class SlackEmulator:
         with self._lock:
             return {view_id: view.to_api() for view_id, view in self._workspace.views.items()}
 
+    def dm_with(self, user_id: str) -> str:
+        """The id of the bot's direct message with this person (opened by a post or upload)."""
+        with self._lock:
+            for channel in self._workspace.channels.values():
+                if channel.is_im and channel.im_user == user_id:
+                    return channel.id
+        raise KeyError(f"no direct message with {user_id}")
+
     def home_view(self, user_id: str) -> JsonDict | None:
         with self._lock:
             view = self._workspace.home_views.get(user_id)

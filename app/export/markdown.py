@@ -47,7 +47,9 @@ def _summary(incident: IncidentFacts, roles: list[RoleSpell], out: TextIO, peopl
         severity += f" (highest: {incident.highest_severity})"
     holders: dict[str, list[str]] = {}
     for spell in roles:
-        holders.setdefault(spell.role, []).append(person(spell.user_id, people))
+        until = spell.relieved_at.strftime("%H:%M") if spell.relieved_at else "end"
+        held = f"{spell.assigned_at.strftime('%H:%M')}-{until}"
+        holders.setdefault(spell.role, []).append(f"{person(spell.user_id, people)} ({held})")
     rows = [
         ("Reference", incident.reference),
         ("Title", incident.title),

@@ -20,7 +20,7 @@ def declare(slack: SlackDriver, emulator: SlackEmulator, user: str, title: str) 
     slack.command(f"declare {title}", user=user, channel=general)
     with slack.runtime.db.session() as session:
         incidents = session.execute(select(Incident).order_by(col(Incident.id).desc())).scalars()
-        incident = next(iter(incidents))
+        incident: Incident = next(iter(incidents))
     assert incident.channel_id is not None
     return incident
 
