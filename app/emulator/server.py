@@ -456,6 +456,16 @@ class SlackEmulator:
             message["text"] = text
             message["edited"] = {"user": user_id, "ts": workspace.new_ts(self.clock())}
 
+    def pin_message(self, channel_id: str, ts: str, *, user_id: str) -> None:
+        """Someone pinned a message in Slack's client (Slack then sends pin_added)."""
+        with self._lock:
+            channel = self._workspace.channels[channel_id]
+            message = channel.find_message(ts)
+            if message is None:
+                raise ValueError(f"no message {ts} in {channel_id}")
+            channel.pins[ts] = {"created": int(self.clock()), "created_by": user_id}
+            message.setdefault("pinned_to", []).append(channel_id)
+
     def new_trigger_id(self, user_id: str | None = None) -> str:
         """A trigger_id as Slack puts in interaction payloads; views.* accept it for 3 s."""
         with self._lock:
