@@ -249,14 +249,16 @@ def run_demo(output: str | None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     configure_logging(level="WARNING")
     target = Path(output or "postmortem-INC-1.md")
-    with tempfile.TemporaryDirectory(prefix="firebreak-demo-") as workdir:
-        with running_firebreak(Path(workdir)) as demo:
-            for step in STEPS:
-                out.write(f"· {step.__name__.replace('_', ' ')}\n")
-                step(demo)
-            print_channel(demo, out)
-            people = slack_people(demo.runtime.services.slack)
-            with target.open("w", encoding="utf-8") as postmortem:
-                write_export(demo.runtime.db, demo.incident_id, "markdown", postmortem, people)
+    with (
+        tempfile.TemporaryDirectory(prefix="firebreak-demo-") as workdir,
+        running_firebreak(Path(workdir)) as demo,
+    ):
+        for step in STEPS:
+            out.write(f"· {step.__name__.replace('_', ' ')}\n")
+            step(demo)
+        print_channel(demo, out)
+        people = slack_people(demo.runtime.services.slack)
+        with target.open("w", encoding="utf-8") as postmortem:
+            write_export(demo.runtime.db, demo.incident_id, "markdown", postmortem, people)
     out.write(f"\nPostmortem written to {target}\n")
     return 0
