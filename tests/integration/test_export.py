@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,14 @@ GOLDEN = ROOT / "tests" / "golden" / "postmortem-INC-7.md"
 SCHEMA = ROOT / "docs" / "export.schema.json"
 
 
-@pytest.fixture
-def db(sqlite_url: str) -> Database:
-    database = Database(sqlite_url)
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[Database]:
+    """Both stores: PostgreSQL streams the events through a server-side cursor."""
+    url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    database = Database(url)
     database.migrate()
-    return database
+    yield database
+    database.dispose()
 
 
 def export(db: Database, incident_id: int, fmt: str) -> str:
