@@ -374,13 +374,17 @@ def _export_row(incident: IncidentSnapshot) -> Block:
 # --- action items ------------------------------------------------------------------------
 
 
+def action_item_summary(text: str, owner_id: str | None, due: date | None) -> str:
+    owner = user_ref(owner_id) if owner_id else "_no owner_"
+    when = f" · due {due.isoformat()}" if due else ""
+    return f"{escape(text)} — {owner}{when}"
+
+
 def action_item_line(
     text: str, owner_id: str | None, due: date | None, state: str, number: int
 ) -> str:
-    owner = user_ref(owner_id) if owner_id else "_no owner_"
-    when = f" · due {due.isoformat()}" if due else ""
     mark = ":white_check_mark:" if state == "done" else ":white_square:"
-    return f"{mark} {number}. {escape(text)} — {owner}{when}"
+    return f"{mark} {number}. {action_item_summary(text, owner_id, due)}"
 
 
 def action_item_list(

@@ -38,10 +38,10 @@ def add_action(context: CommandContext) -> None:
     )
     if added is None:
         return
-    line = blocks.action_item_line(added.text, added.owner_id, added.due_date, added.state, 1)
     services.slack.post(
         incident.channel_id or "",
-        f"<@{context.user_id}> added an action item: {line.split(' ', 2)[2]}",
+        f"<@{context.user_id}> added an action item: "
+        + blocks.action_item_summary(added.text, added.owner_id, added.due_date),
     )
 
 

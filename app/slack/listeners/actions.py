@@ -131,7 +131,8 @@ def register(app: App, services: Services) -> None:
         try:
             item = services.actions.get(int(action["value"]))
             incident = incidents.snapshot(item.incident_id)
-            incidents.require_member(incident, user)
+            if user != item.owner_id:  # an owner outside the channel still closes their item
+                incidents.require_member(incident, user)
             item, changed = services.actions.mark_done(item.id or 0, user, "button")
         except (IncidentError, SlackCallError) as error:
             respond(response_type="ephemeral", replace_original=False, text=_reason(error))
