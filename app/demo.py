@@ -137,12 +137,20 @@ def resolve(demo: Demo) -> None:
     demo.command("resolve", demo.alice)
 
 
-# Stakeholder updates and reminders come with the `updates` work; at merge these two steps
-# drive them (`post_update` twice, `send_reminder` once) and join STEPS below.
-# def post_update(demo: Demo) -> None: ...
-# def send_reminder(demo: Demo) -> None: ...
-
-STEPS = (declare, assign_roles, escalate, pin_a_finding, add_action_item, resolve)
+# Stakeholder updates and reminders arrive with the `updates` work. At merge, two steps
+# join the story where marked below: `post_update(demo)` (run twice: once while
+# investigating, once on resolving) and `send_reminder(demo)` (an update falls due).
+STEPS = (
+    declare,
+    assign_roles,
+    escalate,
+    # post_update: the first stakeholder update
+    pin_a_finding,
+    # send_reminder: the next update is due
+    add_action_item,
+    # post_update: the all-clear
+    resolve,
+)
 
 
 # --- the channel as a reader sees it --------------------------------------------------------
