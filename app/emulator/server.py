@@ -466,6 +466,33 @@ class SlackEmulator:
             channel.pins[ts] = {"created": int(self.clock()), "created_by": user_id}
             message.setdefault("pinned_to", []).append(channel_id)
 
+    def react(self, channel_id: str, ts: str, name: str, *, user_id: str) -> None:
+        """Someone added a reaction in Slack's client (Slack then sends reaction_added)."""
+        with self._lock:
+            message = self._workspace.channels[channel_id].find_message(ts)
+            if message is None:
+                raise ValueError(f"no message {ts} in {channel_id}")
+            reactions = message.setdefault("reactions", [])
+            reaction = next((r for r in reactions if r["name"] == name), None)
+            if reaction is None:
+                reaction = {"name": name, "users": [], "count": 0}
+                reactions.append(reaction)
+            if user_id not in reaction["users"]:
+                reaction["users"].append(user_id)
+                reaction["count"] += 1
+
+    def unreact(self, channel_id: str, ts: str, name: str, *, user_id: str) -> None:
+        """Someone took their reaction back (Slack then sends reaction_removed)."""
+        with self._lock:
+            message = self._workspace.channels[channel_id].find_message(ts) or {}
+            for reaction in message.get("reactions", []):
+                if reaction["name"] == name and user_id in reaction["users"]:
+                    reaction["users"].remove(user_id)
+                    reaction["count"] -= 1
+            message["reactions"] = [r for r in message.get("reactions", []) if r["count"]]
+            if not message["reactions"]:
+                del message["reactions"]
+
     def new_trigger_id(self, user_id: str | None = None) -> str:
         """A trigger_id as Slack puts in interaction payloads; views.* accept it for 3 s."""
         with self._lock:

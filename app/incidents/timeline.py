@@ -99,6 +99,8 @@ class TimelineService:
         incident = self._incident(channel_id)
         if incident is None or incident.id is None:
             return False
+        if kind == REACTED and self._still_marked(channel_id, ts):
+            return False
         with self.db.session() as session:
             if not claim_request(session, event_key, "timeline", incident.id):
                 return False
@@ -196,6 +198,14 @@ class TimelineService:
             log.warning("marked_message_fetch_failed", error=error.error)
             message = None
         return message or dict(mark.fallback or {})
+
+    def _still_marked(self, channel_id: str, ts: str) -> bool:
+        """Another person's :pushpin: keeps the message marked when one is taken back."""
+        message = self.slack.message(channel_id, ts) or {}
+        return any(
+            reaction.get("name") == MARK_REACTION and reaction.get("count", 0) > 0
+            for reaction in message.get("reactions", [])
+        )
 
     def _permalink(self, channel_id: str, ts: str) -> str | None:
         try:

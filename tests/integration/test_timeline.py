@@ -139,7 +139,9 @@ def test_a_pushpin_reaction_marks_and_its_removal_unmarks(
     ts = emulator.add_message(channel, carol, "Rolled back deploy 4512")
     other = emulator.add_message(channel, carol, "lunch?")
 
+    emulator.react(channel, ts, "pushpin", user_id=alice)
     slack.event(reaction_event(channel, ts, alice))
+    emulator.react(channel, other, "tada", user_id=alice)
     slack.event({**reaction_event(channel, other, alice), "reaction": "tada"})
 
     [marked] = events(slack, incident, "message_reacted")
@@ -149,9 +151,28 @@ def test_a_pushpin_reaction_marks_and_its_removal_unmarks(
         "reaction",
     )
 
+    emulator.unreact(channel, ts, "pushpin", user_id=alice)
     slack.event(reaction_event(channel, ts, alice, "reaction_removed"))
     [unmarked] = events(slack, incident, "message_reacted")
     assert unmarked.removed_at is not None
+
+
+def test_a_message_stays_marked_while_someone_still_has_a_pushpin_on_it(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    alice, carol = emulator.user_by_name("alice").id, emulator.user_by_name("carol").id
+    incident = declare(slack, emulator, alice, "Flaky deploys")
+    channel = incident.channel_id or ""
+    ts = emulator.add_message(channel, carol, "Deploys fail on runner 7 only")
+    for user in (alice, carol):
+        emulator.react(channel, ts, "pushpin", user_id=user)
+        slack.event(reaction_event(channel, ts, user))
+
+    emulator.unreact(channel, ts, "pushpin", user_id=carol)
+    slack.event(reaction_event(channel, ts, carol, "reaction_removed"))
+
+    [marked] = events(slack, incident, "message_reacted")
+    assert marked.removed_at is None
 
 
 def test_editing_a_marked_message_keeps_the_original(
