@@ -109,6 +109,21 @@ def test_a_duplicate_pin_gives_one_event(slack: SlackDriver, emulator: SlackEmul
     assert len(events(slack, incident, "message_pinned")) == 1
 
 
+def test_pin_events_arriving_together_give_one_event(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    alice, bob = emulator.user_by_name("alice").id, emulator.user_by_name("bob").id
+    incident = declare(slack, emulator, alice, "Billing lag")
+    channel = incident.channel_id or ""
+    ts = emulator.add_message(channel, bob, "Invoices 20 minutes behind")
+
+    for number in range(4):
+        slack.event(pin_event(channel, ts, alice), event_id=f"EvTOGETHER{number}", wait=False)
+    slack.wait()
+
+    assert len(events(slack, incident, "message_pinned")) == 1
+
+
 def test_unpinning_marks_the_event_removed_and_repinning_restores_it(
     slack: SlackDriver, emulator: SlackEmulator
 ) -> None:
