@@ -190,11 +190,14 @@ class TimelineService:
         return True
 
     def _fetch(self, mark: Mark) -> dict[str, Any]:
+        """The message as Slack has it now; when Slack cannot say, what the event carried.
+
+        The event was acknowledged already, so Slack will not send it again: the mark is
+        recorded either way (its time and who marked it are known) rather than lost.
+        """
         try:
             message = self.slack.message(mark.channel_id, mark.ts)
         except SlackCallError as error:
-            if mark.fallback is None:
-                raise
             log.warning("marked_message_fetch_failed", error=error.error)
             message = None
         return message or dict(mark.fallback or {})

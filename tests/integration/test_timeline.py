@@ -328,3 +328,19 @@ def test_an_action_item_from_the_card_modal(slack: SlackDriver, emulator: SlackE
         dave,
         date(2026, 12, 20),
     )
+
+
+def test_a_mark_is_kept_when_slack_cannot_give_the_message_text(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    alice, bob = emulator.user_by_name("alice").id, emulator.user_by_name("bob").id
+    incident = declare(slack, emulator, alice, "Slack flaky too")
+    channel = incident.channel_id or ""
+    ts = emulator.add_message(channel, bob, "Retry storm from the mobile app")
+    emulator.fail_next("conversations.history", "internal_error")
+
+    slack.event(reaction_event(channel, ts, alice))
+
+    [marked] = events(slack, incident, "message_reacted")
+    assert (marked.message_ts, marked.data["marked_by"]) == (ts, alice)
+    assert marked.occurred_at == datetime.fromtimestamp(float(ts), UTC)
