@@ -158,6 +158,7 @@ STEPS = (
 _DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+_BOLD = re.compile(r"\*([^*\n]+)\*")
 
 
 def readable(text: str, emulator: SlackEmulator) -> str:
@@ -168,6 +169,7 @@ def readable(text: str, emulator: SlackEmulator) -> str:
     text = _CHANNEL.sub(
         lambda m: f"#{channels[m.group(1)].name}" if m.group(1) in channels else "#?", text
     )
+    text = _BOLD.sub(lambda m: m.group(1), text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
