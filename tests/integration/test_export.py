@@ -185,3 +185,45 @@ def test_cli_export_prints_the_postmortem(tmp_path: Path, sqlite_url: str) -> No
     assert "| 2026-03-14 09:43:00 | @UBOB | Note: Rolled back payments-api to v812 |" in (
         result.stdout
     )
+
+
+def test_cli_export_asks_for_the_team_when_there_are_several(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    db = Database(sqlite_url)
+    db.migrate()
+    scripted_incident(db)
+    with db.session() as session:
+        session.add(
+            Incident(
+                team_id="T0OTHER",
+                number=7,
+                title="Elsewhere",
+                severity="SEV3",
+                highest_severity="SEV3",
+                declared_by="UOTHER",
+            )
+        )
+    db.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FIREBREAK_"))}
+    env["DATABASE_URL"] = sqlite_url
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app", "export", "INC-7", "--format", "json", *extra],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    ambiguous = run()
+    chosen = run("--team", "T0OTHER", "-o", "out.json")
+
+    assert ambiguous.returncode == 1
+    assert "--team" in ambiguous.stderr
+    assert chosen.returncode == 0, chosen.stderr
+    document = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert document["incident"]["title"] == "Elsewhere"
