@@ -36,6 +36,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="HTTP port (default FIREBREAK_HTTP_PORT)")
     serve.set_defaults(run=_serve)
 
+    export = commands.add_parser("export", help="print an incident's postmortem")
+    export.add_argument("incident", help="the incident reference, e.g. INC-42")
+    export.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    export.add_argument("-o", "--output", help="write to this file instead of stdout")
+    export.add_argument("--team", help="the workspace (team id); needed when there are several")
+    export.set_defaults(run=_export)
+
+    demo = commands.add_parser("demo", help="run a whole incident against a local Slack emulator")
+    demo.add_argument(
+        "-o", "--output", help="postmortem file to write (default ./postmortem-INC-1.md)"
+    )
+    demo.set_defaults(run=_demo)
+
     migrate = commands.add_parser("migrate", help="upgrade the database schema to the latest")
     migrate.set_defaults(run=_migrate)
     return parser
@@ -49,6 +62,18 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
     log.info("database_migrated", database=db.engine.url.render_as_string(hide_password=True))
     db.dispose()
     return 0
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from app.export.cli import run_export
+
+    return run_export(settings, args.incident, args.format, args.output, args.team)
+
+
+def _demo(_settings: Settings, args: argparse.Namespace) -> int:
+    from app.demo import run_demo
+
+    return run_demo(args.output)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

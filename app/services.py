@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.config import Settings
+from app.incidents.actions import ActionItemService
 from app.incidents.provisioning import Provisioner
 from app.incidents.service import IncidentService
+from app.incidents.timeline import TimelineService
 from app.slack.gateway import SlackGateway
 from app.store.database import Database
 
@@ -18,7 +20,11 @@ class Services:
     slack: SlackGateway
     incidents: IncidentService = field(init=False)
     provisioner: Provisioner = field(init=False)
+    timeline: TimelineService = field(init=False)
+    actions: ActionItemService = field(init=False)
 
     def __post_init__(self) -> None:
         self.incidents = IncidentService(self.settings, self.db, self.slack)
         self.provisioner = Provisioner(self.settings, self.db, self.slack)
+        self.timeline = TimelineService(self.db, self.slack)
+        self.actions = ActionItemService(self.db)

@@ -341,6 +341,87 @@ _LIST_TYPE_SCOPES = {
 _LIST_TYPE_OF_KIND = {"public": "public_channel", "private": "private_channel", "im": "im"}
 
 
+_HISTORY_SCOPES = ("channels:history", "groups:history", "im:history", "mpim:history")
+
+
+def _history_channel(ws: Workspace, req: ApiRequest) -> Channel:
+    channel = _channel(ws, req)
+    _require_member(ws, channel)
+    return channel
+
+
+def _ts_bound(req: ApiRequest, name: str, default: float) -> float:
+    value = req.text(name)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError as error:
+        raise invalid_arguments(f"[ERROR] must be a timestamp [json-pointer:/{name}]") from error
+
+
+def conversations_history(ws: Workspace, req: ApiRequest) -> JsonDict:
+    """Newest first, between `oldest` and `latest` (bounds excluded unless `inclusive`)."""
+    channel = _history_channel(ws, req)
+    oldest = _ts_bound(req, "oldest", 0.0)
+    latest = _ts_bound(req, "latest", float("inf"))
+    inclusive = req.flag("inclusive")
+
+    def within(message: JsonDict) -> bool:
+        ts = float(message["ts"])
+        if inclusive:
+            return oldest <= ts <= latest
+        return oldest < ts < latest
+
+    newest_first = [copy.deepcopy(m) for m in reversed(channel.messages) if within(m)]
+    page, next_cursor = _paginate(newest_first, req, default_limit=100)
+    return {
+        "messages": page,
+        "has_more": bool(next_cursor),
+        "pin_count": len(channel.pins),
+        "response_metadata": {"next_cursor": next_cursor},
+    }
+
+
+def conversations_replies(ws: Workspace, req: ApiRequest) -> JsonDict:
+    """The thread holding `ts` (a parent or a reply): its parent first, then the replies."""
+    channel = _history_channel(ws, req)
+    message = channel.find_message(req.required("ts"))
+    if message is None:
+        raise SlackError("thread_not_found")
+    root_ts = str(message.get("thread_ts", message["ts"]))
+    root = channel.top_level_message(root_ts)
+    thread = [root] if root is not None else []
+    thread += [reply for reply in channel.threads.get(root_ts, []) if reply is not root]
+    page, next_cursor = _paginate([copy.deepcopy(m) for m in thread], req, default_limit=1000)
+    return {
+        "messages": page,
+        "has_more": bool(next_cursor),
+        "response_metadata": {"next_cursor": next_cursor},
+    }
+
+
+def conversations_open(ws: Workspace, req: ApiRequest) -> JsonDict:
+    """Open (or find) the bot's direct message with one person."""
+    users = req.id_list("users")
+    if not users and not req.text("channel"):
+        raise SlackError("users_list_not_supplied")
+    if req.text("channel"):
+        channel = _channel(ws, req)
+        return {"channel": {"id": channel.id}}
+    if len(users) > 1:
+        raise SlackError("method_not_supported_for_channel_type")
+    user = ws.users.get(users[0])
+    if user is None:
+        raise SlackError("user_not_found")
+    if user.deleted:
+        raise SlackError("user_disabled")
+    if user.id == ws.bot_user_id:
+        raise SlackError("cannot_dm_bot")
+    channel = ws.open_im(user.id, req.now)
+    return {"channel": {"id": channel.id}, "no_op": True, "already_open": True}
+
+
 def conversations_list(ws: Workspace, req: ApiRequest) -> JsonDict:
     types = req.id_list("types") or ["public_channel"]
     if any(kind not in _LIST_TYPE_SCOPES for kind in types):
@@ -921,6 +1002,9 @@ METHODS: dict[str, MethodSpec] = {
     "conversations.archive": MethodSpec(conversations_archive, CHANNEL_WRITE, TIER_2),
     "conversations.join": MethodSpec(conversations_join, ("channels:join",), TIER_3),
     "conversations.list": MethodSpec(conversations_list, CHANNEL_READ, TIER_2),
+    "conversations.history": MethodSpec(conversations_history, _HISTORY_SCOPES, TIER_3),
+    "conversations.replies": MethodSpec(conversations_replies, _HISTORY_SCOPES, TIER_3),
+    "conversations.open": MethodSpec(conversations_open, CHANNEL_WRITE, TIER_3),
     "chat.postMessage": MethodSpec(chat_post_message, ("chat:write",), 60, per_channel=True),
     "chat.update": MethodSpec(chat_update, ("chat:write",), TIER_3),
     "chat.postEphemeral": MethodSpec(chat_post_ephemeral, ("chat:write",), TIER_4),

@@ -446,6 +446,53 @@ class SlackEmulator:
                 channel.messages.append(message)
             return str(message["ts"])
 
+    def edit_message(self, channel_id: str, ts: str, text: str, *, user_id: str) -> None:
+        """Someone edited their message in Slack's client (Slack then sends message_changed)."""
+        with self._lock:
+            workspace = self._workspace
+            message = workspace.channels[channel_id].find_message(ts)
+            if message is None:
+                raise ValueError(f"no message {ts} in {channel_id}")
+            message["text"] = text
+            message["edited"] = {"user": user_id, "ts": workspace.new_ts(self.clock())}
+
+    def pin_message(self, channel_id: str, ts: str, *, user_id: str) -> None:
+        """Someone pinned a message in Slack's client (Slack then sends pin_added)."""
+        with self._lock:
+            channel = self._workspace.channels[channel_id]
+            message = channel.find_message(ts)
+            if message is None:
+                raise ValueError(f"no message {ts} in {channel_id}")
+            channel.pins[ts] = {"created": int(self.clock()), "created_by": user_id}
+            message.setdefault("pinned_to", []).append(channel_id)
+
+    def react(self, channel_id: str, ts: str, name: str, *, user_id: str) -> None:
+        """Someone added a reaction in Slack's client (Slack then sends reaction_added)."""
+        with self._lock:
+            message = self._workspace.channels[channel_id].find_message(ts)
+            if message is None:
+                raise ValueError(f"no message {ts} in {channel_id}")
+            reactions = message.setdefault("reactions", [])
+            reaction = next((r for r in reactions if r["name"] == name), None)
+            if reaction is None:
+                reaction = {"name": name, "users": [], "count": 0}
+                reactions.append(reaction)
+            if user_id not in reaction["users"]:
+                reaction["users"].append(user_id)
+                reaction["count"] += 1
+
+    def unreact(self, channel_id: str, ts: str, name: str, *, user_id: str) -> None:
+        """Someone took their reaction back (Slack then sends reaction_removed)."""
+        with self._lock:
+            message = self._workspace.channels[channel_id].find_message(ts) or {}
+            for reaction in message.get("reactions", []):
+                if reaction["name"] == name and user_id in reaction["users"]:
+                    reaction["users"].remove(user_id)
+                    reaction["count"] -= 1
+            message["reactions"] = [r for r in message.get("reactions", []) if r["count"]]
+            if not message["reactions"]:
+                del message["reactions"]
+
     def new_trigger_id(self, user_id: str | None = None) -> str:
         """A trigger_id as Slack puts in interaction payloads; views.* accept it for 3 s."""
         with self._lock:
@@ -529,6 +576,14 @@ class SlackEmulator:
         """Modals opened or pushed, by view id, as views.* returned them last."""
         with self._lock:
             return {view_id: view.to_api() for view_id, view in self._workspace.views.items()}
+
+    def dm_with(self, user_id: str) -> str:
+        """The id of the bot's direct message with this person (opened by a post or upload)."""
+        with self._lock:
+            for channel in self._workspace.channels.values():
+                if channel.is_im and channel.im_user == user_id:
+                    return channel.id
+        raise KeyError(f"no direct message with {user_id}")
 
     def home_view(self, user_id: str) -> JsonDict | None:
         with self._lock:

@@ -95,6 +95,11 @@ class IncidentService:
             snapshots = [self._snapshot(session, i) for i in repo.open_incidents(session, team_id)]
         return [incident for incident in snapshots if self.can_see(incident, user_id)]
 
+    def visible_recent_incidents(self, team_id: str, user_id: str) -> list[IncidentSnapshot]:
+        with self.db.session() as session:
+            recent = [self._snapshot(session, i) for i in repo.recent_incidents(session, team_id)]
+        return [incident for incident in recent if self.can_see(incident, user_id)]
+
     def roles_of(self, team_id: str, user_id: str) -> list[tuple[IncidentSnapshot, str]]:
         with self.db.session() as session:
             return [

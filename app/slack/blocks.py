@@ -7,7 +7,7 @@ into a title pings nobody.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from app.config import SeverityLevel
@@ -23,6 +23,10 @@ SEVERITY_ACTION = "set_severity"
 STATUS_ACTION = "set_status"
 RESOLVE_ACTION = "resolve"
 POST_UPDATE_ACTION = "post_update"
+ADD_ACTION_ITEM_ACTION = "action_item_open"
+ACTION_ITEM_DONE_ACTION = "action_item_done"
+ACTION_ITEM_CALLBACK = "action_item_add"
+EXPORT_ACTION = "export_incident"
 
 SECTION_TEXT_LIMIT = 3000
 # Slack renders {ago} as live relative time ("2 hours ago"), so the card shows elapsed time
@@ -193,6 +197,12 @@ def _controls(incident: IncidentSnapshot, severities: Sequence[SeverityLevel]) -
             },
             {
                 "type": "button",
+                "action_id": ADD_ACTION_ITEM_ACTION,
+                "text": plain("Add action item"),
+                "value": str(incident.id),
+            },
+            {
+                "type": "button",
                 "action_id": RESOLVE_ACTION,
                 "text": plain("Resolve"),
                 "style": "primary",
@@ -335,6 +345,7 @@ def home_view(
     incidents: Sequence[IncidentSnapshot],
     my_roles: Sequence[tuple[IncidentSnapshot, str]],
     now: datetime,
+    recent: Sequence[IncidentSnapshot] = (),
 ) -> dict[str, Any]:
     blocks: list[Block] = [
         {"type": "header", "text": plain("Firebreak")},
@@ -360,7 +371,110 @@ def home_view(
         blocks.append({"type": "section", "text": mrkdwn("\n".join(lines[:30]))})
     else:
         blocks.append({"type": "context", "elements": [mrkdwn("You hold no incident roles.")]})
+    if recent:
+        blocks += [{"type": "divider"}, {"type": "section", "text": mrkdwn("*Recent incidents*")}]
+        blocks += [_export_row(incident) for incident in recent[:10]]
     return {"type": "home", "blocks": blocks[:100]}
+
+
+def _export_row(incident: IncidentSnapshot) -> Block:
+    return {
+        "type": "section",
+        "text": mrkdwn(
+            f"*{incident.reference}* {escape(incident.title)} · {incident.status.label}"
+        ),
+        "accessory": {
+            "type": "button",
+            "action_id": EXPORT_ACTION,
+            "text": plain("Export postmortem"),
+            "value": f"{incident.id}:markdown",
+        },
+    }
+
+
+# --- action items ------------------------------------------------------------------------
+
+
+def action_item_summary(text: str, owner_id: str | None, due: date | None) -> str:
+    owner = user_ref(owner_id) if owner_id else "_no owner_"
+    when = f" · due {due.isoformat()}" if due else ""
+    return f"{escape(text)} — {owner}{when}"
+
+
+def action_item_line(
+    text: str, owner_id: str | None, due: date | None, state: str, number: int
+) -> str:
+    mark = ":white_check_mark:" if state == "done" else ":white_square:"
+    return f"{mark} {number}. {action_item_summary(text, owner_id, due)}"
+
+
+def action_item_list(
+    reference: str, items: Sequence[tuple[int, str, str | None, date | None, str]]
+) -> list[Block]:
+    """items: (id, text, owner, due date, state) in the order they were added."""
+    if not items:
+        return [
+            {
+                "type": "section",
+                "text": mrkdwn(
+                    f"No action items on {reference} yet. Add one with "
+                    "`/incident action <text> [@owner] [due YYYY-MM-DD]`."
+                ),
+            }
+        ]
+    rows: list[Block] = [{"type": "section", "text": mrkdwn(f"*Action items for {reference}*")}]
+    for number, (item_id, text, owner, due, state) in enumerate(items[:45], start=1):
+        row: Block = {
+            "type": "section",
+            "text": mrkdwn(action_item_line(text, owner, due, state, number)),
+        }
+        if state != "done":
+            row["accessory"] = {
+                "type": "button",
+                "action_id": ACTION_ITEM_DONE_ACTION,
+                "text": plain("Mark done"),
+                "value": str(item_id),
+            }
+        rows.append(row)
+    return rows
+
+
+def action_item_modal(incident: IncidentSnapshot) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": ACTION_ITEM_CALLBACK,
+        "private_metadata": str(incident.id),
+        "title": plain("Add action item", 24),
+        "submit": plain("Add"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "text",
+                "label": plain("What needs doing"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": 1000,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "owner",
+                "optional": True,
+                "label": plain("Owner"),
+                "element": {"type": "users_select", "action_id": "value"},
+            },
+            {
+                "type": "input",
+                "block_id": "due",
+                "optional": True,
+                "label": plain("Due date"),
+                "element": {"type": "datepicker", "action_id": "value"},
+            },
+        ],
+    }
 
 
 def declared_message(

@@ -93,6 +93,7 @@ class SlackGateway:
     def __init__(self, client: WebClient, observer: CallObserver | None = None) -> None:
         self.client = client
         self._observer = observer
+        self._bot_user_id: str | None = None
 
     @contextmanager
     def _calling(self, method: str) -> Iterator[None]:
@@ -117,6 +118,12 @@ class SlackGateway:
     def auth_test(self) -> dict[str, Any]:
         with self._calling("auth.test"):
             return dict(self.client.auth_test().data)  # type: ignore[arg-type]
+
+    def bot_user_id(self) -> str:
+        """The bot's own user id (asked once)."""
+        if self._bot_user_id is None:
+            self._bot_user_id = str(self.auth_test()["user_id"])
+        return self._bot_user_id
 
     def user(self, user_id: str) -> SlackUser:
         with self._calling("users.info"):
@@ -234,6 +241,28 @@ class SlackGateway:
             self.client.chat_postEphemeral(
                 channel=channel, user=user, text=text, blocks=list(blocks) if blocks else None
             )
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """One message by its ts: a top-level message, else a reply in a thread."""
+        with self._calling("conversations.history"):
+            page = self.client.conversations_history(
+                channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
+            )
+        for message in page["messages"]:
+            if message.get("ts") == ts:
+                return dict(message)
+        try:
+            with self._calling("conversations.replies"):
+                thread = self.client.conversations_replies(channel=channel, ts=ts, limit=1000)
+        except SlackCallError as error:
+            if error.error == "thread_not_found":
+                return None
+            raise
+        return next((dict(m) for m in thread["messages"] if m.get("ts") == ts), None)
+
+    def open_dm(self, user: str) -> str:
+        with self._calling("conversations.open"):
+            return str(self.client.conversations_open(users=user)["channel"]["id"])
 
     def permalink(self, channel: str, ts: str) -> str:
         with self._calling("chat.getPermalink"):

@@ -723,3 +723,62 @@ def test_response_url_posts_in_channel_and_wears_out(
     ]
     assert [respond({"text": "only you"}) for _ in range(5)] == [200, 200, 200, 200, 404]
     assert emulator.responses[-1].status == 404
+
+
+# ---------------------------------------------------------------- history, replies, open
+
+
+def test_history_is_newest_first_and_bounds_are_inclusive_only_when_asked(
+    client: WebClient, emulator: SlackEmulator, incident_channel: str
+) -> None:
+    alice = emulator.user_by_name("alice").id
+    first, second, third = (
+        emulator.add_message(incident_channel, alice, text) for text in ("one", "two", "three")
+    )
+
+    everything = client.conversations_history(channel=incident_channel)["messages"]
+    exact = client.conversations_history(
+        channel=incident_channel, oldest=second, latest=second, inclusive=True, limit=1
+    )["messages"]
+    exclusive = client.conversations_history(channel=incident_channel, oldest=first, latest=third)[
+        "messages"
+    ]
+
+    assert [m["text"] for m in everything] == ["three", "two", "one"]
+    assert [m["ts"] for m in exact] == [second]
+    assert [m["ts"] for m in exclusive] == [second]
+
+
+def test_history_needs_the_bot_in_the_channel(client: WebClient, emulator: SlackEmulator) -> None:
+    alice = emulator.user_by_name("alice").id
+    channel = emulator.add_channel("outside", members=[alice])
+
+    assert error_code(lambda: client.conversations_history(channel=channel)) == "not_in_channel"
+
+
+def test_replies_return_the_whole_thread_from_any_message_in_it(
+    client: WebClient, emulator: SlackEmulator, incident_channel: str
+) -> None:
+    alice = emulator.user_by_name("alice").id
+    root = emulator.add_message(incident_channel, alice, "root")
+    reply = emulator.add_message(incident_channel, alice, "reply", thread_ts=root)
+
+    thread = client.conversations_replies(channel=incident_channel, ts=reply)["messages"]
+
+    assert [m["text"] for m in thread] == ["root", "reply"]
+    assert (
+        error_code(lambda: client.conversations_replies(channel=incident_channel, ts="1.000001"))
+        == "thread_not_found"
+    )
+
+
+def test_open_gives_the_bots_direct_message_with_a_person(
+    client: WebClient, emulator: SlackEmulator
+) -> None:
+    alice = emulator.user_by_name("alice").id
+
+    opened = client.conversations_open(users=alice)["channel"]["id"]
+
+    assert opened == emulator.dm_with(alice)
+    assert client.conversations_open(users=alice)["channel"]["id"] == opened
+    assert error_code(lambda: client.conversations_open(users="U0NOBODY")) == "user_not_found"

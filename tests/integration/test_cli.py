@@ -114,3 +114,25 @@ def test_serve_http_answers_health_and_refuses_unsigned(
     assert emulator.bot_token not in stderr
     assert SIGNING_SECRET not in stderr
     assert '"event": "stopped"' in stderr
+
+
+def test_demo_runs_a_whole_incident_and_writes_the_postmortem(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "demo", "-o", "pm.md"],
+        env=_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "#inc-1-checkout-fails-for-eu-users" in result.stdout
+    assert "== INC-1: Checkout fails for EU users ==" in result.stdout
+    assert "Bob Brown" in result.stdout and "(pinned)" in result.stdout
+    postmortem = (tmp_path / "pm.md").read_text(encoding="utf-8")
+    assert postmortem.startswith("# INC-1: Checkout fails for EU users\n")
+    assert "Pinned message: 502s from the EU payment gateway" in postmortem
+    assert "| 1 | Alert on EU gateway 5xx rate | @Bob Brown | 2026-12-15 | open |" in postmortem
+    assert "| Status | Resolved |" in postmortem

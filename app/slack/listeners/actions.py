@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from app.export.delivery import parse_format, share_export
 from app.incidents.errors import IncidentError
 from app.incidents.rules import Status, parse_status
 from app.incidents.service import Change
@@ -109,3 +110,59 @@ def register(app: App, services: Services) -> None:
             services.slack.open_view(body["trigger_id"], view)
         except SlackCallError as error:
             log.warning("declare_modal_failed", error=error.error)
+
+    @app.action(blocks.ADD_ACTION_ITEM_ACTION)
+    def add_action_item_pressed(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        try:
+            incident = incidents.snapshot(int(action["value"]))
+            services.slack.open_view(body["trigger_id"], blocks.action_item_modal(incident))
+        except (IncidentError, SlackCallError) as error:
+            respond(response_type="ephemeral", replace_original=False, text=_reason(error))
+
+    @app.action(blocks.ACTION_ITEM_DONE_ACTION)
+    def action_item_done(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        user = body["user"]["id"]
+        try:
+            item = services.actions.get(int(action["value"]))
+            incident = incidents.snapshot(item.incident_id)
+            if user != item.owner_id:  # an owner outside the channel still closes their item
+                incidents.require_member(incident, user)
+            item, changed = services.actions.mark_done(item.id or 0, user, "button")
+        except (IncidentError, SlackCallError) as error:
+            respond(response_type="ephemeral", replace_original=False, text=_reason(error))
+            return
+        if changed and incident.channel_id:
+            services.slack.post(
+                incident.channel_id, f"<@{user}> marked an action item done: {item.text}"
+            )
+
+    @app.action(blocks.EXPORT_ACTION)
+    def export_pressed(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        user = body["user"]["id"]
+        incident_id, _, fmt = str(action["value"]).partition(":")
+        try:
+            incident = incidents.snapshot(int(incident_id))
+            share_export(
+                services.db,
+                services.slack,
+                incident,
+                parse_format(fmt),
+                channel=services.slack.open_dm(user),
+                requested_by=user,
+                allowed=incidents.can_see(incident, user),
+            )
+        except (IncidentError, SlackCallError) as error:
+            services.slack.post(user, _reason(error))
+
+
+def _reason(error: IncidentError | SlackCallError) -> str:
+    if isinstance(error, SlackCallError):
+        return f"Slack did not accept that just now ({error.error}); try again in a moment."
+    return str(error)

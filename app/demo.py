@@ -1,0 +1,274 @@
+"""`firebreak demo`: a whole incident against the local Slack emulator.
+
+The real Bolt app runs behind the real HTTP server on a temporary SQLite database; the
+demo sends it the signed requests Slack would send (slash commands, a pin event), then
+prints the incident channel as a reader sees it and writes the postmortem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlencode
+
+from app.config import Settings
+from app.emulator import SlackEmulator
+from app.export.delivery import slack_people, write_export
+from app.incidents import repository as repo
+from app.logging import configure_logging
+from app.runtime import Runtime, build_runtime
+from app.server import HttpServer
+
+INCIDENT_TITLE = "Checkout fails for EU users"
+
+
+@dataclass
+class Demo:
+    """A running Firebreak with a Slack emulator, and the people in the story."""
+
+    emulator: SlackEmulator
+    runtime: Runtime
+    url: str
+    secret: str
+    alice: str
+    bob: str
+    carol: str
+    channel: str = ""
+    incident_id: int = 0
+
+    # --- what Slack sends -----------------------------------------------------------------
+
+    def _post(self, body: bytes, content_type: str) -> None:
+        timestamp = str(int(time.time()))
+        base = b"v0:" + timestamp.encode() + b":" + body
+        signature = "v0=" + hmac.new(self.secret.encode(), base, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(  # noqa: S310 - the demo's own server on 127.0.0.1
+            self.url,
+            data=body,
+            headers={
+                "Content-Type": content_type,
+                "X-Slack-Request-Timestamp": timestamp,
+                "X-Slack-Signature": signature,
+            },
+        )
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+            response.read()
+        self.runtime.wait_idle(15)
+
+    def command(self, text: str, user: str, channel: str | None = None) -> None:
+        fields = {
+            "team_id": self.emulator.team_id,
+            "channel_id": channel or self.channel,
+            "user_id": user,
+            "command": "/incident",
+            "text": text,
+            "trigger_id": self.emulator.new_trigger_id(),
+            "response_url": self.emulator.new_response_url(),
+        }
+        self._post(urlencode(fields).encode(), "application/x-www-form-urlencoded")
+
+    def event(self, event: dict[str, Any]) -> None:
+        envelope = {
+            "team_id": self.emulator.team_id,
+            "type": "event_callback",
+            "event": event,
+            "event_id": f"Ev{secrets.token_hex(6).upper()}",
+            "event_time": int(time.time()),
+        }
+        self._post(json.dumps(envelope).encode(), "application/json")
+
+
+# --- the story ------------------------------------------------------------------------------
+
+
+def declare(demo: Demo) -> None:
+    general = demo.emulator.channel_by_name("general").id
+    demo.command(f"declare {INCIDENT_TITLE}", demo.alice, channel=general)
+    with demo.runtime.db.session() as session:
+        incident = repo.incident_by_number(session, demo.emulator.team_id, 1)
+        assert incident is not None and incident.id is not None and incident.channel_id
+        demo.incident_id, demo.channel = incident.id, incident.channel_id
+
+
+def assign_roles(demo: Demo) -> None:
+    demo.command(f"role comms <@{demo.bob}>", demo.alice)
+    demo.command(f"role scribe <@{demo.carol}>", demo.alice)
+
+
+def escalate(demo: Demo) -> None:
+    demo.command("severity SEV2", demo.alice)
+
+
+def pin_a_finding(demo: Demo) -> None:
+    ts = demo.emulator.add_message(
+        demo.channel, demo.bob, "502s from the EU payment gateway since 09:20, rising fast"
+    )
+    demo.emulator.pin_message(demo.channel, ts, user_id=demo.alice)
+    demo.event(
+        {
+            "type": "pin_added",
+            "user": demo.alice,
+            "channel_id": demo.channel,
+            "item": {"type": "message", "channel": demo.channel, "message": {"ts": ts}},
+            "event_ts": f"{time.time():.6f}",
+        }
+    )
+
+
+def add_action_item(demo: Demo) -> None:
+    demo.command(f"action Alert on EU gateway 5xx rate <@{demo.bob}> due 2026-12-15", demo.alice)
+
+
+def resolve(demo: Demo) -> None:
+    demo.command("note Rolled back payments-api to v812; error rate back to normal", demo.carol)
+    demo.command("resolve", demo.alice)
+
+
+# Stakeholder updates and reminders arrive with the `updates` work. At merge, two steps
+# join the story where marked below: `post_update(demo)` (run twice: once while
+# investigating, once on resolving) and `send_reminder(demo)` (an update falls due).
+STEPS = (
+    declare,
+    assign_roles,
+    escalate,
+    # post_update: the first stakeholder update
+    pin_a_finding,
+    # send_reminder: the next update is due
+    add_action_item,
+    # post_update: the all-clear
+    resolve,
+)
+
+
+# --- the channel as a reader sees it --------------------------------------------------------
+
+_DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
+_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
+def readable(text: str, emulator: SlackEmulator) -> str:
+    users = emulator.users
+    channels = emulator.channels
+    text = _DATE.sub(lambda m: m.group(1), text)
+    text = _USER.sub(lambda m: f"@{users[m.group(1)].name}" if m.group(1) in users else "@?", text)
+    text = _CHANNEL.sub(
+        lambda m: f"#{channels[m.group(1)].name}" if m.group(1) in channels else "#?", text
+    )
+    text = _BOLD.sub(lambda m: m.group(1), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def block_lines(blocks: list[dict[str, Any]]) -> list[str]:
+    """Block Kit as text: headers, sections (and their fields), context; controls skipped."""
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            lines.append(f"== {block['text']['text']} ==")
+        elif kind == "section":
+            if "text" in block:
+                lines.append(block["text"]["text"])
+            fields = [f["text"].replace("\n", ": ", 1) for f in block.get("fields", [])]
+            if fields:
+                lines.append(" · ".join(fields))
+        elif kind == "context":
+            lines.append(" · ".join(e.get("text", "") for e in block.get("elements", [])))
+        elif kind == "actions":
+            labels = [e["text"]["text"] for e in block.get("elements", []) if "text" in e]
+            if labels:
+                lines.append("[" + "] [".join(labels) + "]")
+    return lines
+
+
+def print_channel(demo: Demo, out: TextIO) -> None:
+    emulator = demo.emulator
+    channel = emulator.channels[demo.channel]
+    out.write(f"\n#{channel.name}\n{'-' * (len(channel.name) + 1)}\n")
+    for message in emulator.messages(demo.channel):
+        _print_message(demo, message, out, indent="")
+        for reply in emulator.replies(demo.channel, message["ts"]):
+            if reply["ts"] != message["ts"]:
+                _print_message(demo, reply, out, indent="    ")
+
+
+def _print_message(demo: Demo, message: dict[str, Any], out: TextIO, indent: str) -> None:
+    users = demo.emulator.users
+    author = users[message["user"]].real_name if message.get("user") in users else "?"
+    when = datetime.fromtimestamp(float(message["ts"]), UTC).strftime("%H:%M:%S")
+    pinned = " (pinned)" if message.get("pinned_to") else ""
+    blocks = message.get("blocks") or []
+    body = block_lines(blocks) if blocks else [message.get("text", "")]
+    out.write(f"{indent}{author}  {when} UTC{pinned}\n")
+    for line in body:
+        for part in readable(line, demo.emulator).splitlines() or [""]:
+            out.write(f"{indent}  {part}\n")
+
+
+# --- running it -----------------------------------------------------------------------------
+
+
+@contextmanager
+def running_firebreak(workdir: Path) -> Iterator[Demo]:
+    secret = secrets.token_hex(16)
+    with SlackEmulator() as emulator:
+        people = [emulator.user_by_name(name).id for name in ("alice", "bob", "carol")]
+        emulator.add_channel("incidents", members=[*people, emulator.bot_user_id])
+        settings = Settings(
+            _env_file=None,
+            slack_bot_token=emulator.bot_token,
+            slack_signing_secret=secret,
+            slack_api_url=emulator.api_url,
+            database_url=f"sqlite:///{workdir / 'demo.db'}",
+        )
+        runtime = build_runtime(settings)
+        server = HttpServer(
+            runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20
+        )
+        server.start()
+        try:
+            yield Demo(
+                emulator=emulator,
+                runtime=runtime,
+                url=server.url + "/slack/events",
+                secret=secret,
+                alice=emulator.user_by_name("alice").id,
+                bob=emulator.user_by_name("bob").id,
+                carol=emulator.user_by_name("carol").id,
+            )
+        finally:
+            server.stop()
+            runtime.close()
+
+
+def run_demo(output: str | None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    configure_logging(level="WARNING")
+    target = Path(output or "postmortem-INC-1.md")
+    with (
+        tempfile.TemporaryDirectory(prefix="firebreak-demo-") as workdir,
+        running_firebreak(Path(workdir)) as demo,
+    ):
+        for step in STEPS:
+            out.write(f"· {step.__name__.replace('_', ' ')}\n")
+            step(demo)
+        print_channel(demo, out)
+        people = slack_people(demo.runtime.services.slack)
+        with target.open("w", encoding="utf-8") as postmortem:
+            write_export(demo.runtime.db, demo.incident_id, "markdown", postmortem, people)
+    out.write(f"\nPostmortem written to {target}\n")
+    return 0

@@ -1,0 +1,150 @@
+"""Action items: follow-up work with an owner and a due date, on the timeline too."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from app.incidents import repository as repo
+from app.incidents.errors import InvalidInput, NotFound
+from app.store.database import Database
+from app.store.idempotency import claim_request
+from app.store.models import ActionItem
+from app.store.types import utcnow
+
+ADDED = "action_item_added"
+DONE = "action_item_done"
+MAX_TEXT = 1000
+
+_OWNER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_DUE = re.compile(r"\bdue\s+(\d{4}-\d{2}-\d{2})\b", re.IGNORECASE)
+USAGE = "Type `/incident action <what needs doing> [@owner] [due YYYY-MM-DD]`."
+
+
+@dataclass(frozen=True)
+class NewActionItem:
+    text: str
+    owner_id: str | None = None
+    due_date: date | None = None
+
+
+def parse_action(args: str) -> NewActionItem:
+    """`fix the retry loop @bob due 2026-12-01` -> text, owner, due date."""
+    rest = args
+    owner = _OWNER.search(rest)
+    if owner:
+        rest = rest[: owner.start()] + rest[owner.end() :]
+    due = _DUE.search(rest)
+    due_date = None
+    if due:
+        due_date = parse_due(due.group(1))
+        rest = rest[: due.start()] + rest[due.end() :]
+    text = " ".join(rest.split())
+    if not text:
+        raise InvalidInput(USAGE)
+    return NewActionItem(text, owner.group(1) if owner else None, due_date)
+
+
+def parse_due(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise InvalidInput(f"“{value}” is not a date; write it as YYYY-MM-DD.") from error
+
+
+class ActionItemService:
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.clock = clock
+
+    def add(
+        self,
+        incident_id: int,
+        item: NewActionItem,
+        actor: str,
+        source: str,
+        request_key: str | None = None,
+    ) -> ActionItem | None:
+        """Record an action item; None if this request was handled before."""
+        if len(item.text) > MAX_TEXT:
+            raise InvalidInput(f"Keep an action item to {MAX_TEXT} characters or fewer.")
+        now = self.clock()
+        with self.db.session() as session:
+            if request_key and not claim_request(session, request_key, "action", incident_id):
+                return None
+            stored = ActionItem(
+                incident_id=incident_id,
+                text=item.text,
+                owner_id=item.owner_id,
+                due_date=item.due_date,
+                created_by=actor,
+                created_at=now,
+            )
+            session.add(stored)
+            session.flush()
+            repo.record_event(
+                session,
+                incident_id,
+                ADDED,
+                source=source,
+                actor_id=actor,
+                text=item.text,
+                occurred_at=now,
+                data={
+                    "action_item_id": stored.id,
+                    "owner": item.owner_id,
+                    "due_date": item.due_date.isoformat() if item.due_date else None,
+                },
+            )
+        return stored
+
+    def items(self, incident_id: int) -> Sequence[ActionItem]:
+        with self.db.session() as session:
+            return (
+                session.execute(
+                    select(ActionItem)
+                    .where(col(ActionItem.incident_id) == incident_id)
+                    .order_by(col(ActionItem.id))
+                )
+                .scalars()
+                .all()
+            )
+
+    def get(self, item_id: int) -> ActionItem:
+        with self.db.session() as session:
+            item = session.get(ActionItem, item_id)
+        if item is None:
+            raise NotFound("That action item no longer exists.")
+        return item
+
+    def mark_done(self, item_id: int, actor: str, source: str) -> tuple[ActionItem, bool]:
+        """Mark done; (item, False) when it was done already (a second click or a retry)."""
+        now = self.clock()
+        with self.db.session() as session:
+            item = session.execute(
+                select(ActionItem).where(col(ActionItem.id) == item_id).with_for_update()
+            ).scalar_one_or_none()
+            if item is None:
+                raise NotFound("That action item no longer exists.")
+            if item.state == "done":
+                return item, False
+            item.state = "done"
+            item.done_by = actor
+            item.done_at = now
+            session.add(item)
+            repo.record_event(
+                session,
+                item.incident_id,
+                DONE,
+                source=source,
+                actor_id=actor,
+                text=item.text,
+                occurred_at=now,
+                data={"action_item_id": item.id},
+            )
+        return item, True

@@ -1,0 +1,228 @@
+"""What lands on an incident's timeline from the channel: marked messages and notes.
+
+A message is marked by pinning it or by a :pushpin: reaction. Its event keeps Slack's
+message time, so a message pinned an hour late still sits where it was said. Unmarking
+keeps the event with `removed_at`; editing a marked message keeps the first wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from app.incidents import repository as repo
+from app.incidents.errors import InvalidInput
+from app.logging import get_logger
+from app.slack.gateway import SlackCallError, SlackGateway
+from app.store.database import Database
+from app.store.idempotency import claim_request
+from app.store.models import Incident, TimelineEvent
+from app.store.types import utcnow
+
+log = get_logger(__name__)
+
+PINNED = "message_pinned"
+REACTED = "message_reacted"
+NOTE = "note"
+MARK_REACTION = "pushpin"
+MARK_KINDS = (PINNED, REACTED)
+MAX_NOTE = 3000
+
+
+def ts_to_datetime(ts: str) -> datetime:
+    """A Slack message timestamp ("1700000000.000100") as a UTC datetime."""
+    return datetime.fromtimestamp(float(ts), UTC)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Someone pinned (or :pushpin:-reacted to) a message in a channel."""
+
+    kind: str
+    channel_id: str
+    ts: str
+    marked_by: str
+    event_key: str
+    fallback: dict[str, Any] | None = None
+
+
+class TimelineService:
+    def __init__(
+        self, db: Database, slack: SlackGateway, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.db = db
+        self.slack = slack
+        self.clock = clock
+
+    # --- marking messages ---------------------------------------------------------------
+
+    def mark(self, mark: Mark) -> bool:
+        """Put a marked message on the timeline; False when ignored or already there."""
+        incident = self._incident(mark.channel_id)
+        if incident is None or mark.ts == incident.card_ts or self._is_bot(mark.marked_by):
+            return False
+        assert incident.id is not None
+        existing = self._existing(incident.id, mark.kind, mark.ts)
+        if existing is not None:
+            return self._restore(existing, mark.event_key)
+        message = self._fetch(mark)
+        permalink = self._permalink(mark.channel_id, mark.ts)
+        with self.db.session() as session:
+            if not claim_request(session, mark.event_key, "timeline", incident.id):
+                return False
+            try:
+                with session.begin_nested():
+                    repo.record_event(
+                        session,
+                        incident.id,
+                        mark.kind,
+                        source="pin" if mark.kind == PINNED else "reaction",
+                        actor_id=message.get("user") or message.get("bot_id"),
+                        text=str(message.get("text") or ""),
+                        occurred_at=ts_to_datetime(mark.ts),
+                        message_ts=mark.ts,
+                        permalink=permalink,
+                        data={"marked_by": mark.marked_by, "channel": mark.channel_id},
+                    )
+            except IntegrityError:
+                # A second pin event for the same message raced this one: it is there once.
+                return False
+        return True
+
+    def unmark(self, kind: str, channel_id: str, ts: str, event_key: str) -> bool:
+        incident = self._incident(channel_id)
+        if incident is None or incident.id is None:
+            return False
+        if kind == REACTED and self._still_marked(channel_id, ts):
+            return False
+        with self.db.session() as session:
+            if not claim_request(session, event_key, "timeline", incident.id):
+                return False
+            event = _marked_event(session, incident.id, kind, ts)
+            if event is None or event.removed_at is not None:
+                return False
+            event.removed_at = self.clock()
+            session.add(event)
+        return True
+
+    def edited(self, channel_id: str, ts: str, text: str, edited_ts: str | None) -> int:
+        """A marked message was edited: take the new text, keep the first one."""
+        incident = self._incident(channel_id)
+        if incident is None or incident.id is None:
+            return 0
+        edited_at = ts_to_datetime(edited_ts) if edited_ts else self.clock()
+        changed = 0
+        with self.db.session() as session:
+            events = session.execute(
+                select(TimelineEvent).where(
+                    col(TimelineEvent.incident_id) == incident.id,
+                    col(TimelineEvent.message_ts) == ts,
+                    col(TimelineEvent.kind).in_(MARK_KINDS),
+                )
+            ).scalars()
+            for event in events:
+                if event.text == text:
+                    continue
+                if event.original_text is None:
+                    event.original_text = event.text
+                event.text = text
+                event.edited_at = edited_at
+                session.add(event)
+                changed += 1
+        return changed
+
+    # --- notes --------------------------------------------------------------------------
+
+    def note(self, incident_id: int, text: str, actor: str, request_key: str | None) -> bool:
+        cleaned = text.strip()
+        if not cleaned:
+            raise InvalidInput("Type `/incident note <what happened>`.")
+        if len(cleaned) > MAX_NOTE:
+            raise InvalidInput(f"Keep a note to {MAX_NOTE} characters or fewer.")
+        with self.db.session() as session:
+            if request_key and not claim_request(session, request_key, "note", incident_id):
+                return False
+            repo.record_event(
+                session,
+                incident_id,
+                NOTE,
+                source="command",
+                actor_id=actor,
+                text=cleaned,
+                occurred_at=self.clock(),
+            )
+        return True
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _incident(self, channel_id: str) -> Incident | None:
+        with self.db.session() as session:
+            return repo.incident_for_channel(session, channel_id)
+
+    def _is_bot(self, user_id: str) -> bool:
+        try:
+            return user_id == self.slack.bot_user_id()
+        except SlackCallError:
+            return False
+
+    def _existing(self, incident_id: int, kind: str, ts: str) -> TimelineEvent | None:
+        with self.db.session() as session:
+            return _marked_event(session, incident_id, kind, ts)
+
+    def _restore(self, event: TimelineEvent, event_key: str) -> bool:
+        """Marked again after being unmarked: the event comes back, not a copy of it."""
+        if event.removed_at is None:
+            return False
+        with self.db.session() as session:
+            if not claim_request(session, event_key, "timeline", event.incident_id):
+                return False
+            stored = session.get(TimelineEvent, event.id)
+            if stored is None or stored.removed_at is None:
+                return False
+            stored.removed_at = None
+            session.add(stored)
+        return True
+
+    def _fetch(self, mark: Mark) -> dict[str, Any]:
+        """The message as Slack has it now; when Slack cannot say, what the event carried.
+
+        The event was acknowledged already, so Slack will not send it again: the mark is
+        recorded either way (its time and who marked it are known) rather than lost.
+        """
+        try:
+            message = self.slack.message(mark.channel_id, mark.ts)
+        except SlackCallError as error:
+            log.warning("marked_message_fetch_failed", error=error.error)
+            message = None
+        return message or dict(mark.fallback or {})
+
+    def _still_marked(self, channel_id: str, ts: str) -> bool:
+        """Another person's :pushpin: keeps the message marked when one is taken back."""
+        message = self.slack.message(channel_id, ts) or {}
+        return any(
+            reaction.get("name") == MARK_REACTION and reaction.get("count", 0) > 0
+            for reaction in message.get("reactions", [])
+        )
+
+    def _permalink(self, channel_id: str, ts: str) -> str | None:
+        try:
+            return self.slack.permalink(channel_id, ts)
+        except SlackCallError as error:
+            log.warning("permalink_failed", error=error.error)
+            return None
+
+
+def _marked_event(session: Session, incident_id: int, kind: str, ts: str) -> TimelineEvent | None:
+    return session.execute(
+        select(TimelineEvent).where(
+            col(TimelineEvent.incident_id) == incident_id,
+            col(TimelineEvent.kind) == kind,
+            col(TimelineEvent.message_ts) == ts,
+        )
+    ).scalar_one_or_none()

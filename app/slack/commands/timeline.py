@@ -1,0 +1,77 @@
+"""Timeline subcommands: note, action, actions, export."""
+
+from __future__ import annotations
+
+from app.export.delivery import parse_format, share_export
+from app.incidents.actions import USAGE, parse_action
+from app.incidents.errors import InvalidInput
+from app.slack import blocks
+from app.slack.commands.router import CommandContext, subcommand
+
+
+@subcommand("note", "note <text>", "add a note to the timeline", in_incident=True)
+def note(context: CommandContext) -> None:
+    incident = context.require_incident()
+    services = context.services
+    services.incidents.require_member(incident, context.user_id)
+    if services.timeline.note(
+        incident.id, context.args, context.user_id, f"command:{context.trigger_id}"
+    ):
+        context.reply(f":memo: Noted on the {incident.reference} timeline.")
+
+
+@subcommand(
+    "action",
+    "action <text> [@owner] [due YYYY-MM-DD]",
+    "add an action item",
+    in_incident=True,
+)
+def add_action(context: CommandContext) -> None:
+    incident = context.require_incident()
+    if not context.args:
+        raise InvalidInput(USAGE)
+    item = parse_action(context.args)
+    services = context.services
+    services.incidents.require_member(incident, context.user_id)
+    added = services.actions.add(
+        incident.id, item, context.user_id, "command", f"command:{context.trigger_id}"
+    )
+    if added is None:
+        return
+    services.slack.post(
+        incident.channel_id or "",
+        f"<@{context.user_id}> added an action item: "
+        + blocks.action_item_summary(added.text, added.owner_id, added.due_date),
+    )
+
+
+@subcommand("actions", "actions", "list the action items", in_incident=True)
+def list_actions(context: CommandContext) -> None:
+    incident = context.require_incident()
+    services = context.services
+    items = [
+        (item.id or 0, item.text, item.owner_id, item.due_date, item.state)
+        for item in services.actions.items(incident.id)
+    ]
+    services.slack.post_ephemeral(
+        context.channel_id,
+        context.user_id,
+        f"{len(items)} action items on {incident.reference}",
+        blocks.action_item_list(incident.reference, items),
+    )
+
+
+@subcommand("export", "export [markdown|json]", "post the postmortem file here", in_incident=True)
+def export(context: CommandContext) -> None:
+    incident = context.require_incident()
+    fmt = parse_format(context.args)
+    services = context.services
+    share_export(
+        services.db,
+        services.slack,
+        incident,
+        fmt,
+        channel=incident.channel_id or context.channel_id,
+        requested_by=context.user_id,
+        allowed=services.incidents.can_see(incident, context.user_id),
+    )
