@@ -103,8 +103,8 @@ def test_card_shows_controls_for_every_role(emulator: SlackEmulator, incident: I
     ]
     [controls] = [b for b in card["blocks"] if b.get("block_id") == f"controls:{incident.id}"]
     ids = [e["action_id"] for e in controls["elements"]]
-    assert ids == ["set_severity", "set_status", "post_update", "resolve"]
-    assert "confirm" in controls["elements"][3]
+    assert ids == ["set_severity", "set_status", "post_update", "action_item_open", "resolve"]
+    assert "confirm" in controls["elements"][ids.index("resolve")]
 
 
 def test_assigning_and_handing_over_a_role(
