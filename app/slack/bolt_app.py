@@ -11,8 +11,9 @@ from slack_sdk import WebClient
 from app.config import Settings
 from app.logging import bind_request, clear_request
 from app.services import Services
-from app.slack import listeners
+from app.slack import guard, listeners
 from app.slack.executor import ListenerExecutor
+from app.store.idempotency import RequestLedger
 
 
 def create_bolt_app(
@@ -30,6 +31,7 @@ def create_bolt_app(
         raise_error_for_unhandled_request=False,
     )
     app.use(_log_context)
+    guard.install(app, RequestLedger(services.db))
     listeners.register(app, services)
     return app
 

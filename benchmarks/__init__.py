@@ -1,0 +1,1 @@
+"""Benchmarks: run as scripts; each prints a table."""
