@@ -8,6 +8,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from app.config import Settings
+from app.metrics import Metrics
 from app.services import Services
 from app.slack.bolt_app import create_bolt_app
 from app.slack.executor import ListenerExecutor
@@ -47,8 +48,11 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         db.migrate()
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     client: WebClient = create_web_client(token, settings.slack_api_url)
-    services = Services(settings=settings, db=db, slack=SlackGateway(client))
+    metrics = Metrics()
+    slack = SlackGateway(client, observer=metrics.observe_slack_call)
+    services = Services(settings=settings, db=db, slack=slack, metrics=metrics)
+    metrics.watch_open_incidents(services.incidents.open_counts)
     executor = ListenerExecutor(max_workers=max(4, settings.http_threads * 2))
     bolt = create_bolt_app(settings, services, client, executor)
-    web = FirebreakWeb(bolt, db, settings.max_body_bytes)
+    web = FirebreakWeb(bolt, services, accept_slack=settings.slack_signing_secret is not None)
     return Runtime(services=services, bolt=bolt, executor=executor, web=web)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from app.config import Settings
 from app.incidents.provisioning import Provisioner
 from app.incidents.service import IncidentService
+from app.metrics import Metrics
 from app.slack.gateway import SlackGateway
 from app.store.database import Database
 
@@ -16,6 +17,7 @@ class Services:
     settings: Settings
     db: Database
     slack: SlackGateway
+    metrics: Metrics = field(default_factory=Metrics)
     incidents: IncidentService = field(init=False)
     provisioner: Provisioner = field(init=False)
 

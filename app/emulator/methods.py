@@ -118,6 +118,9 @@ _SCOPE_BY_ACCESS = {
     ("write", "public"): "channels:manage",
     ("write", "private"): "groups:write",
     ("write", "im"): "im:write",
+    ("history", "public"): "channels:history",
+    ("history", "private"): "groups:history",
+    ("history", "im"): "im:history",
 }
 
 
@@ -281,6 +284,34 @@ def conversations_members(ws: Workspace, req: ApiRequest) -> JsonDict:
     channel = _conversation(ws, req, access="read")
     members, next_cursor = _paginate(channel.members, req, default_limit=100)
     return {"members": members, "response_metadata": {"next_cursor": next_cursor}}
+
+
+def conversations_history(ws: Workspace, req: ApiRequest) -> JsonDict:
+    """Newest first; message `metadata` only with include_all_metadata (as Slack does)."""
+    channel = _conversation(ws, req, access="history")
+    _require_member(ws, channel)
+    oldest, latest = float(req.text("oldest") or 0), float(req.text("latest") or "inf")
+    inclusive = req.flag("inclusive")
+    newest_first = [
+        message
+        for message in reversed(channel.messages)
+        if (
+            oldest <= float(message["ts"]) <= latest
+            if inclusive
+            else oldest < float(message["ts"]) < latest
+        )
+    ]
+    page, next_cursor = _paginate(newest_first, req, default_limit=100)
+    with_metadata = req.flag("include_all_metadata")
+    messages = [
+        {k: v for k, v in copy.deepcopy(m).items() if with_metadata or k != "metadata"}
+        for m in page
+    ]
+    return {
+        "messages": messages,
+        "has_more": bool(next_cursor),
+        "response_metadata": {"next_cursor": next_cursor},
+    }
 
 
 def _channel_text(
@@ -601,6 +632,11 @@ def bookmarks_add(ws: Workspace, req: ApiRequest) -> JsonDict:
     return {"bookmark": copy.deepcopy(bookmark)}
 
 
+def bookmarks_list(ws: Workspace, req: ApiRequest) -> JsonDict:
+    channel = _channel(ws, req, "channel_id")
+    return {"bookmarks": copy.deepcopy(channel.bookmarks)}
+
+
 # ---------------------------------------------------------------- views
 
 
@@ -908,6 +944,7 @@ class MethodSpec:
 
 TIER_2, TIER_3, TIER_4 = 20, 50, 100
 CHANNEL_READ = ("channels:read", "groups:read", "im:read", "mpim:read")
+CHANNEL_HISTORY = ("channels:history", "groups:history", "im:history", "mpim:history")
 CHANNEL_WRITE = ("channels:manage", "groups:write", "im:write", "mpim:write")
 
 METHODS: dict[str, MethodSpec] = {
@@ -921,6 +958,7 @@ METHODS: dict[str, MethodSpec] = {
     "conversations.archive": MethodSpec(conversations_archive, CHANNEL_WRITE, TIER_2),
     "conversations.join": MethodSpec(conversations_join, ("channels:join",), TIER_3),
     "conversations.list": MethodSpec(conversations_list, CHANNEL_READ, TIER_2),
+    "conversations.history": MethodSpec(conversations_history, CHANNEL_HISTORY, TIER_3),
     "chat.postMessage": MethodSpec(chat_post_message, ("chat:write",), 60, per_channel=True),
     "chat.update": MethodSpec(chat_update, ("chat:write",), TIER_3),
     "chat.postEphemeral": MethodSpec(chat_post_ephemeral, ("chat:write",), TIER_4),
@@ -930,6 +968,7 @@ METHODS: dict[str, MethodSpec] = {
     "pins.list": MethodSpec(pins_list, ("pins:read",), TIER_2),
     "reactions.add": MethodSpec(reactions_add, ("reactions:write",), TIER_3),
     "bookmarks.add": MethodSpec(bookmarks_add, ("bookmarks:write",), TIER_2),
+    "bookmarks.list": MethodSpec(bookmarks_list, ("bookmarks:read",), TIER_3),
     "views.open": MethodSpec(views_open, (), TIER_4),
     "views.update": MethodSpec(views_update, (), TIER_4),
     "views.push": MethodSpec(views_push, (), TIER_4),

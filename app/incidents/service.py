@@ -95,6 +95,11 @@ class IncidentService:
             snapshots = [self._snapshot(session, i) for i in repo.open_incidents(session, team_id)]
         return [incident for incident in snapshots if self.can_see(incident, user_id)]
 
+    def open_counts(self) -> dict[str, int]:
+        """Open incidents by severity, every workspace together (for metrics)."""
+        with self.db.session() as session:
+            return repo.open_counts_by_severity(session)
+
     def roles_of(self, team_id: str, user_id: str) -> list[tuple[IncidentSnapshot, str]]:
         with self.db.session() as session:
             return [

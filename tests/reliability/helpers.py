@@ -63,7 +63,7 @@ def deliver_event(slack: SlackDriver, envelope: dict[str, Any], *, retry: int = 
 def post_signed(
     slack: SlackDriver, body: bytes, content_type: str, *, retry: int = 0, wait: bool = True
 ) -> HttpResult:
-    headers = signed_headers(SIGNING_SECRET, body, content_type, int(time.time()) - retry)
+    headers = signed_headers(SIGNING_SECRET, body, content_type, int(time.time()) + 10 * retry)
     if retry:
         headers["X-Slack-Retry-Num"] = str(retry)
         headers["X-Slack-Retry-Reason"] = "http_timeout"
