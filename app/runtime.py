@@ -8,6 +8,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from app.config import Settings
+from app.maintenance import Maintenance
 from app.metrics import Metrics
 from app.services import Services
 from app.slack.bolt_app import create_bolt_app
@@ -23,6 +24,7 @@ class Runtime:
     bolt: App
     executor: ListenerExecutor
     web: FirebreakWeb
+    maintenance: Maintenance | None = None
 
     @property
     def settings(self) -> Settings:
@@ -36,7 +38,16 @@ class Runtime:
         """Wait for the work listeners do after `ack()`."""
         return self.executor.wait_idle(timeout)
 
-    def close(self, timeout: float = 10.0) -> None:
+    def start_maintenance(self) -> None:
+        """Resume interrupted declarations now and periodically (`firebreak serve`)."""
+        if self.maintenance is None:
+            self.maintenance = Maintenance(self.services)
+            self.maintenance.start()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish in-flight work, then let go of the database."""
+        if self.maintenance is not None:
+            self.maintenance.stop(timeout)
         self.executor.wait_idle(timeout)
         self.executor.shutdown(wait=True, cancel_futures=False)
         self.db.dispose()
