@@ -17,7 +17,9 @@ class HttpServer:
             host=host,
             port=port,
             threads=threads,
-            max_request_body_size=max_body_bytes,
+            # The app answers 413 above max_body_bytes; waitress reads up to twice that so
+            # the client finishes sending and gets the answer instead of a broken pipe.
+            max_request_body_size=max_body_bytes * 2,
             ident="firebreak",
             clear_untrusted_proxy_headers=True,
         )

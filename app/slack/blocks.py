@@ -342,6 +342,33 @@ def home_view(
     return {"type": "home", "blocks": blocks[:100]}
 
 
+DATABASE_DOWN = (
+    "Firebreak cannot reach its database right now, so nothing was saved. "
+    "Try again in a minute; if it keeps failing, tell whoever runs Firebreak."
+)
+
+
+def declaring_modal(incident: IncidentSnapshot) -> dict[str, Any]:
+    """What the declare modal turns into once the incident is recorded."""
+    return {
+        "type": "modal",
+        "title": plain(incident.reference),
+        "close": plain("Close"),
+        "blocks": [
+            {
+                "type": "section",
+                "text": mrkdwn(
+                    f":white_check_mark: *{incident.reference}* is recorded: "
+                    f"{escape(incident.title)}\n"
+                    "Firebreak is now creating its channel, posting the incident card and "
+                    "announcing it. If Slack is slow or down, that finishes on its own when "
+                    "Slack is back; nothing is lost."
+                ),
+            }
+        ],
+    }
+
+
 def declared_message(
     incident: IncidentSnapshot, pending: str = "", error: str | None = None
 ) -> str:
