@@ -64,6 +64,11 @@ class Metrics:
             ["method"],
             registry=self.registry,
         )
+        self.listener_errors = Counter(
+            "firebreak_listener_errors",
+            "Unhandled exceptions in listeners and middleware (each is a bug)",
+            registry=self.registry,
+        )
         self.reminders_sent = Counter(
             "firebreak_reminders_sent",
             "Stakeholder-update reminders sent",

@@ -83,11 +83,11 @@ class FirebreakWeb:
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     def _slack(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        # Bolt parses the body before it checks the signature; a body that is not the JSON
-        # or form Slack sends would otherwise surface as a 500.
+        # Bolt parses the body before it checks the signature, and reads fields it expects
+        # (even in its error handler); a body not shaped like Slack's would surface as a 500.
         try:
             return self.slack(environ, start_response)
-        except (ValueError, TypeError, AttributeError) as error:
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as error:
             log.warning("malformed_request_refused", error=type(error).__name__)
             self.services.metrics.observe_request("malformed", "400", 0.0)
             return _json(start_response, "400 Bad Request", {"error": "malformed request"})

@@ -141,7 +141,8 @@ def declare_modal(
 
 
 def card_text(incident: IncidentSnapshot) -> str:
-    return f"{incident.reference} {incident.title} — {incident.severity}, {incident.status.label}"
+    title = escape(incident.title)  # the fallback text is mrkdwn: a title must ping no one
+    return f"{incident.reference} {title} — {incident.severity}, {incident.status.label}"
 
 
 def _role_selects(incident: IncidentSnapshot, roles: Sequence[str]) -> list[dict[str, Any]]:
@@ -285,7 +286,8 @@ def announcement(incident: IncidentSnapshot, latest_update: str | None = None) -
 
 
 def announcement_text(incident: IncidentSnapshot) -> str:
-    return f"{incident.reference} {incident.severity} {incident.status.label}: {incident.title}"
+    status = f"{incident.severity} {incident.status.label}"
+    return f"{incident.reference} {status}: {escape(incident.title)}"
 
 
 # --- lists and home --------------------------------------------------------------------

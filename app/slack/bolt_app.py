@@ -36,7 +36,7 @@ def create_bolt_app(
         authorize=_authorizer(client),
     )
     app.use(_log_context)
-    guard.install(app, RequestLedger(services.db))
+    guard.install(app, RequestLedger(services.db), services.metrics)
     listeners.register(app, services)
     return app
 

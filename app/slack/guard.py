@@ -18,6 +18,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.logging import get_logger
+from app.metrics import Metrics
 from app.store.idempotency import Admission, RequestLedger
 
 log = get_logger(__name__)
@@ -62,7 +63,7 @@ def signature_key(request: BoltRequest) -> str | None:
     return f"sig:{timestamp}:{signature}" if signature else None
 
 
-def install(app: App, ledger: RequestLedger) -> None:
+def install(app: App, ledger: RequestLedger, metrics: Metrics) -> None:
     def guard(
         request: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]
     ) -> BoltResponse:
@@ -83,6 +84,7 @@ def install(app: App, ledger: RequestLedger) -> None:
 
     def on_error(error: Exception, body: Any) -> BoltResponse:
         log.error("listener_failed", error=type(error).__name__, exc_info=error)
+        metrics.listener_errors.inc()
         delivery = delivery_key(body) if isinstance(body, dict) else None
         if delivery is not None:
             try:
