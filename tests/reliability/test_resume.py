@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from app.config import Settings
 from app.emulator import SlackEmulator
@@ -55,7 +56,7 @@ def test_old_signatures_and_deliveries_are_forgotten(
 ) -> None:
     submit_declaration(slack, emulator.user_by_name("alice").id, "Old news")
     with runtime.db.session() as session:
-        for row in session.query(ProcessedRequest).all():
+        for row in session.execute(select(ProcessedRequest)).scalars():
             row.received_at = utcnow() - timedelta(days=8)
         session.add(ProcessedRequest(key="sig:recent", kind="signature", received_at=utcnow()))
     assert RequestLedger(runtime.db).prune() >= 2
