@@ -49,12 +49,15 @@ def _authorizer(client: WebClient) -> Callable[..., AuthorizeResult]:
     listeners still run and can tell the user what is pending.
     """
     known: list[AuthorizeResult] = []
+    # One quick try per request, no retries: this runs before ack(), inside Slack's 3 s.
+    identify = WebClient(token=client.token, base_url=client.base_url, timeout=2)
+    identify.retry_handlers = []
 
     def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
         if known:
             return known[0]
         try:
-            response = client.auth_test()
+            response = identify.auth_test()
         except (SlackClientError, OSError) as error:
             log.warning("auth_test_unavailable", error=type(error).__name__)
             return AuthorizeResult(
