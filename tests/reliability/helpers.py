@@ -34,14 +34,19 @@ def declare_view() -> dict[str, Any]:
     return {**view, "id": f"V{time.monotonic_ns()}", "hash": "h1"}
 
 
-def declare(slack: SlackDriver, user: str, title: str, *, private: bool = False) -> dict[str, Any]:
-    """Submit the declare modal; return the payload so a test can deliver it again."""
-    payload = payloads.view_submission(
-        team_id=slack.team_id,
+def declaration(team_id: str, user: str, title: str, *, private: bool = False) -> dict[str, Any]:
+    """A declare-modal submission as Slack sends it."""
+    return payloads.view_submission(
+        team_id=team_id,
         user_id=user,
         view=declare_view(),
         values=declare_values(title, private=private),
     )
+
+
+def declare(slack: SlackDriver, user: str, title: str, *, private: bool = False) -> dict[str, Any]:
+    """Submit the declare modal; return the payload so a test can deliver it again."""
+    payload = declaration(slack.team_id, user, title, private=private)
     result = deliver(slack, payload)
     assert result.status == 200
     return payload

@@ -7,7 +7,7 @@ import time
 from app.emulator import SlackEmulator
 from app.runtime import Runtime
 from tests.conftest import SIGNING_SECRET
-from tests.reliability.helpers import declare_values, declare_view, incidents
+from tests.reliability.helpers import declaration, incidents
 from tests.support import payloads
 from tests.support.driver import FORM, SlackDriver, http_request
 from tests.support.signing import signed_headers
@@ -38,12 +38,7 @@ def test_replayed_request_is_refused(slack: SlackDriver, emulator: SlackEmulator
 def test_replayed_submission_changes_nothing(
     slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, announce_channel: str
 ) -> None:
-    payload = payloads.view_submission(
-        team_id=emulator.team_id,
-        user_id=emulator.user_by_name("alice").id,
-        view=declare_view(),
-        values=declare_values("Replay me"),
-    )
+    payload = declaration(emulator.team_id, emulator.user_by_name("alice").id, "Replay me")
     body = payloads.interactive_body(payload)
     headers = signed_headers(SIGNING_SECRET, body, FORM)
     assert http_request(slack.url, body, headers).status == 200

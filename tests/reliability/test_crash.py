@@ -13,9 +13,8 @@ from app.emulator import SlackEmulator
 from app.incidents.provisioning import CARD_EVENT, STEPS
 from app.store.database import Database
 from app.store.models import Incident, TimelineEvent
-from tests.reliability.helpers import declare_values, declare_view
+from tests.reliability.helpers import declaration
 from tests.reliability.serve import ServeProcess, wait_for
-from tests.support import payloads
 
 Args = dict[str, Any]
 
@@ -63,13 +62,8 @@ def test_declaration_resumes_after_kill_at_each_step(
     method, when = _step_call(step, announce_channel)
     held = emulator.hold(method, when)
     first = ServeProcess(emulator, sqlite_url, tmp_path)
-    declaration = payloads.view_submission(
-        team_id=emulator.team_id,
-        user_id=emulator.user_by_name("alice").id,
-        view=declare_view(),
-        values=declare_values("Database on fire"),
-    )
-    assert first.submit(declaration).status == 200
+    payload = declaration(emulator.team_id, emulator.user_by_name("alice").id, "Database on fire")
+    assert first.submit(payload).status == 200
     assert held.arrived.wait(30), f"{method} never called"
     first.kill()
     held.release()  # Slack finishes the call the dead process made

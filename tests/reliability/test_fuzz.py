@@ -15,7 +15,7 @@ from app.runtime import Runtime
 from app.slack import blocks
 from app.store.models import Incident, TimelineEvent
 from tests.conftest import SIGNING_SECRET
-from tests.reliability.helpers import declare_values, declare_view, incidents
+from tests.reliability.helpers import declaration, incidents
 from tests.support import payloads
 from tests.support.driver import SlackDriver, http_request
 from tests.support.signing import signed_headers
@@ -165,11 +165,10 @@ def test_body_above_the_limit_is_refused(slack: SlackDriver, runtime: Runtime) -
 def test_titles_with_markup_ping_no_one(
     slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, title: str
 ) -> None:
-    payload = payloads.view_submission(
-        team_id=emulator.team_id,
-        user_id=emulator.user_by_name("alice").id,
-        view=declare_view(),
-        values=declare_values(f"{title} <!channel> <!here> <@U00000003>"),
+    payload = declaration(
+        emulator.team_id,
+        emulator.user_by_name("alice").id,
+        f"{title} <!channel> <!here> <@U00000003>",
     )
     body = payloads.interactive_body(payload)
     result = http_request(

@@ -13,9 +13,8 @@ from app.server import HttpServer
 from app.store.database import Database
 from app.store.models import Incident
 from tests.conftest import make_settings
-from tests.reliability.helpers import declare, declare_values, declare_view
+from tests.reliability.helpers import declaration, declare
 from tests.reliability.serve import ServeProcess
-from tests.support import payloads
 from tests.support.driver import SlackDriver, http_request
 
 
@@ -80,13 +79,8 @@ def test_sigterm_finishes_in_flight_work(
     db.migrate()
     held = emulator.hold("pins.add")
     serve = ServeProcess(emulator, sqlite_url, tmp_path)
-    declaration = payloads.view_submission(
-        team_id=emulator.team_id,
-        user_id=emulator.user_by_name("alice").id,
-        view=declare_view(),
-        values=declare_values("Slow Slack"),
-    )
-    assert serve.submit(declaration).status == 200
+    payload = declaration(emulator.team_id, emulator.user_by_name("alice").id, "Slow Slack")
+    assert serve.submit(payload).status == 200
     assert held.arrived.wait(30)
     serve.process.send_signal(15)
     held.release()

@@ -14,9 +14,8 @@ from app.emulator import SlackEmulator
 from app.runtime import Runtime
 from app.slack import blocks
 from tests.conftest import make_settings
+from tests.reliability.helpers import declaration, deliver, incidents, timeline
 from tests.reliability.helpers import declare as submit_declaration
-from tests.reliability.helpers import declare_values, declare_view, deliver, incidents, timeline
-from tests.support import payloads
 from tests.support.driver import SlackDriver
 
 
@@ -58,12 +57,7 @@ def test_slack_down_declarer_told_and_setup_finishes_when_back(
     slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, announce_channel: str
 ) -> None:
     emulator.down = True
-    payload = payloads.view_submission(
-        team_id=emulator.team_id,
-        user_id=emulator.user_by_name("alice").id,
-        view=declare_view(),
-        values=declare_values("Slack is down too"),
-    )
+    payload = declaration(emulator.team_id, emulator.user_by_name("alice").id, "Slack is down too")
     answer = deliver(slack, payload)
     assert answer.status == 200
     shown = answer.json()
@@ -108,12 +102,7 @@ def test_database_gone_requests_acknowledged_and_user_told(
     replies = [response.payload["text"] for response in emulator.responses]
     assert replies == [blocks.DATABASE_DOWN, blocks.DATABASE_DOWN]
 
-    payload = payloads.view_submission(
-        team_id=emulator.team_id,
-        user_id=alice,
-        view=declare_view(),
-        values=declare_values(f"Modal {uuid.uuid4().hex[:4]}"),
-    )
+    payload = declaration(emulator.team_id, alice, f"Modal {uuid.uuid4().hex[:4]}")
     answer = deliver(slack, payload)
     assert answer.status == 200
     assert answer.json() == {"response_action": "errors", "errors": {"title": blocks.DATABASE_DOWN}}

@@ -15,9 +15,8 @@ from app.store.idempotency import RequestLedger
 from app.store.models import ProcessedRequest
 from app.store.types import utcnow
 from tests.conftest import make_settings
+from tests.reliability.helpers import declaration, deliver, incidents, processed
 from tests.reliability.helpers import declare as submit_declaration
-from tests.reliability.helpers import declare_values, declare_view, deliver, incidents, processed
-from tests.support import payloads
 from tests.support.driver import SlackDriver
 
 
@@ -30,12 +29,7 @@ def test_periodic_retry_waits_for_the_declaration_in_progress(
     slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, announce_channel: str
 ) -> None:
     held = emulator.hold("conversations.create")
-    payload = payloads.view_submission(
-        team_id=emulator.team_id,
-        user_id=emulator.user_by_name("alice").id,
-        view=declare_view(),
-        values=declare_values("Slow create"),
-    )
+    payload = declaration(emulator.team_id, emulator.user_by_name("alice").id, "Slow create")
     assert deliver(slack, payload, wait=False).status == 200
     assert held.arrived.wait(10)
     runtime.start_maintenance()
