@@ -92,20 +92,22 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    if http:
-        from app.server import HttpServer
+    from app.server import HttpServer
 
-        server = HttpServer(
-            runtime.web,
-            host=args.host or settings.http_host,
-            port=args.port or settings.http_port,
-            threads=settings.http_threads,
-            max_body_bytes=settings.max_body_bytes,
-        )
-        server.start()
-        log.info("serving_http", url=server.url)
+    # HTTP serves Slack's requests in HTTP mode and, in both modes, /healthz, /readyz and
+    # /metrics (the container's health check).
+    server = HttpServer(
+        runtime.web,
+        host=args.host or settings.http_host,
+        port=args.port or settings.http_port,
+        threads=settings.http_threads,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    server.start()
+    log.info("serving_http", url=server.url, slack_requests=http)
+    runtime.start_maintenance()
+    if http:
         stop.wait()
-        server.stop()
     else:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -115,6 +117,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         log.info("serving_socket_mode")
         stop.wait()
         handler.close()  # type: ignore[no-untyped-call]
+    server.stop()
     runtime.close()
     log.info("stopped")
     return 0

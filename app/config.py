@@ -125,6 +125,11 @@ class Settings(BaseSettings):
     postmortem_nudge_days: int = Field(default=2, ge=0, le=60)
     snooze_minutes: int = Field(default=10, ge=1, le=24 * 60)
 
+    # Unfinished declarations (a crash, a Slack outage) are retried this often; a replica
+    # setting one up holds a lease that lapses this long after its last step.
+    resume_interval_seconds: float = Field(default=60, gt=0, le=3600)
+    setup_lease_seconds: float = Field(default=30, gt=0, le=3600)
+
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     http_host: str = "0.0.0.0"  # noqa: S104 - the container listens on all interfaces

@@ -8,6 +8,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from app.config import Settings
+from app.maintenance import Maintenance
+from app.metrics import Metrics
 from app.services import Services
 from app.slack.bolt_app import create_bolt_app
 from app.slack.executor import ListenerExecutor
@@ -22,6 +24,7 @@ class Runtime:
     bolt: App
     executor: ListenerExecutor
     web: FirebreakWeb
+    maintenance: Maintenance | None = None
 
     @property
     def settings(self) -> Settings:
@@ -35,7 +38,16 @@ class Runtime:
         """Wait for the work listeners do after `ack()`."""
         return self.executor.wait_idle(timeout)
 
-    def close(self, timeout: float = 10.0) -> None:
+    def start_maintenance(self) -> None:
+        """Resume interrupted declarations now and periodically (`firebreak serve`)."""
+        if self.maintenance is None:
+            self.maintenance = Maintenance(self.services)
+            self.maintenance.start()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish in-flight work, then let go of the database."""
+        if self.maintenance is not None:
+            self.maintenance.stop(timeout)
         self.executor.wait_idle(timeout)
         self.executor.shutdown(wait=True, cancel_futures=False)
         self.db.dispose()
@@ -47,8 +59,11 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         db.migrate()
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     client: WebClient = create_web_client(token, settings.slack_api_url)
-    services = Services(settings=settings, db=db, slack=SlackGateway(client))
+    metrics = Metrics()
+    slack = SlackGateway(client, observer=metrics.observe_slack_call)
+    services = Services(settings=settings, db=db, slack=slack, metrics=metrics)
+    metrics.watch_open_incidents(services.incidents.open_counts)
     executor = ListenerExecutor(max_workers=max(4, settings.http_threads * 2))
     bolt = create_bolt_app(settings, services, client, executor)
-    web = FirebreakWeb(bolt, db, settings.max_body_bytes)
+    web = FirebreakWeb(bolt, services, accept_slack=settings.slack_signing_secret is not None)
     return Runtime(services=services, bolt=bolt, executor=executor, web=web)

@@ -24,9 +24,9 @@ class HttpServer:
             host=host,
             port=port,
             threads=threads,
-            # Slightly above the application's own limit, so that an oversized Slack request
-            # gets the application's clear 413 rather than a dropped connection.
-            max_request_body_size=max_body_bytes + 65536,
+            # The app answers 413 above max_body_bytes; waitress reads up to twice that so
+            # the client finishes sending and gets the answer instead of a broken pipe.
+            max_request_body_size=max_body_bytes * 2,
             ident="firebreak",
             clear_untrusted_proxy_headers=True,
         )

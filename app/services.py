@@ -9,6 +9,7 @@ from app.incidents.actions import ActionItemService
 from app.incidents.provisioning import Provisioner
 from app.incidents.service import IncidentService
 from app.incidents.timeline import TimelineService
+from app.metrics import Metrics
 from app.slack.gateway import SlackGateway
 from app.store.database import Database
 
@@ -18,6 +19,7 @@ class Services:
     settings: Settings
     db: Database
     slack: SlackGateway
+    metrics: Metrics = field(default_factory=Metrics)
     incidents: IncidentService = field(init=False)
     provisioner: Provisioner = field(init=False)
     timeline: TimelineService = field(init=False)

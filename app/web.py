@@ -1,18 +1,25 @@
-"""The HTTP front door: Bolt's `/slack/events` plus health checks, as one WSGI app."""
+"""The HTTP front door: Bolt's `/slack/events` plus health, readiness and metrics."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
-from app.store.database import Database
+from app.logging import get_logger
+from app.metrics import CONTENT_TYPE, Metrics, listener_label
+from app.services import Services
+from app.slack.gateway import SlackCallError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+log = get_logger(__name__)
 
 SLACK_PATH = "/slack/events"
 WsgiApp = Callable[["WSGIEnvironment", "StartResponse"], Iterable[bytes]]
@@ -26,32 +33,87 @@ def _json(start_response: StartResponse, status: str, payload: dict[str, Any]) -
     return [body]
 
 
-class FirebreakWeb:
-    """Routes requests; refuses oversized bodies before anything reads them."""
+class _MeasuredHandler(SlackRequestHandler):
+    """Bolt's WSGI adapter, counting and timing each request by listener."""
 
-    def __init__(self, bolt: App, db: Database, max_body_bytes: int) -> None:
-        self.slack = SlackRequestHandler(bolt, path=SLACK_PATH)
-        self.db = db
-        self.max_body_bytes = max_body_bytes
+    def __init__(self, app: App, metrics: Metrics) -> None:
+        super().__init__(app, path=SLACK_PATH)
+        self.metrics = metrics
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        started = time.perf_counter()
+        bolt_request = BoltRequest(
+            body=request.get_body(), query=request.query_string, headers=request.get_headers()
+        )
+        response = self.app.dispatch(bolt_request)
+        self.metrics.observe_request(
+            listener_label(bolt_request.body), str(response.status), time.perf_counter() - started
+        )
+        return response
+
+
+class FirebreakWeb:
+    """Routes requests; refuses oversized or unparseable bodies before Bolt sees them.
+
+    `accept_slack` is False in Socket Mode without a signing secret: Slack's requests then
+    arrive over the websocket, and an unsigned HTTP door must not exist.
+    """
+
+    def __init__(self, bolt: App, services: Services, *, accept_slack: bool = True) -> None:
+        self.slack = _MeasuredHandler(bolt, services.metrics)
+        self.services = services
+        self.max_body_bytes = services.settings.max_body_bytes
+        self.accept_slack = accept_slack
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
-        if path == "/healthz" and method in ("GET", "HEAD"):
-            return self.health(start_response)
-        if path == SLACK_PATH:
+        if method in ("GET", "HEAD"):
+            page = {"/healthz": self.health, "/readyz": self.ready, "/metrics": self.metrics}
+            if path in page:
+                return page[path](start_response)
+        if path == SLACK_PATH and self.accept_slack:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "use POST"})
             if _content_length(environ) > self.max_body_bytes:
                 return _json(
                     start_response, "413 Content Too Large", {"error": "request body too large"}
                 )
-            return self.slack(environ, start_response)
+            return self._slack(environ, start_response)
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
+    def _slack(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        # Bolt parses the body before it checks the signature, and reads fields it expects
+        # (even in its error handler); a body not shaped like Slack's would surface as a 500.
+        try:
+            return self.slack(environ, start_response)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as error:
+            log.warning("malformed_request_refused", error=type(error).__name__)
+            self.services.metrics.observe_request("malformed", "400", 0.0)
+            return _json(start_response, "400 Bad Request", {"error": "malformed request"})
+
     def health(self, start_response: StartResponse) -> list[bytes]:
-        database = "ok" if self.db.ping() else "unreachable"
+        database = "ok" if self.services.db.ping() else "unreachable"
         return _json(start_response, "200 OK", {"status": "ok", "database": database})
+
+    def ready(self, start_response: StartResponse) -> list[bytes]:
+        """Ready to serve: the database answers and Slack accepts our token."""
+        checks = {"database": "ok" if self.services.db.ping() else "unreachable"}
+        try:
+            self.services.slack.auth_test()
+            checks["slack"] = "ok"
+        except SlackCallError as error:
+            checks["slack"] = error.error
+        ready = all(value == "ok" for value in checks.values())
+        status = "200 OK" if ready else "503 Service Unavailable"
+        return _json(start_response, status, {"status": "ok" if ready else "unready", **checks})
+
+    def metrics(self, start_response: StartResponse) -> list[bytes]:
+        body = self.services.metrics.render()
+        start_response(
+            "200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))]
+        )
+        return [body]
 
 
 def _content_length(environ: WSGIEnvironment) -> int:

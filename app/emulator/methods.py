@@ -118,6 +118,9 @@ _SCOPE_BY_ACCESS = {
     ("write", "public"): "channels:manage",
     ("write", "private"): "groups:write",
     ("write", "im"): "im:write",
+    ("history", "public"): "channels:history",
+    ("history", "private"): "groups:history",
+    ("history", "im"): "im:history",
 }
 
 
@@ -283,6 +286,35 @@ def conversations_members(ws: Workspace, req: ApiRequest) -> JsonDict:
     return {"members": members, "response_metadata": {"next_cursor": next_cursor}}
 
 
+def conversations_history(ws: Workspace, req: ApiRequest) -> JsonDict:
+    """Newest first; message `metadata` only with include_all_metadata (as Slack does)."""
+    channel = _history_channel(ws, req)
+    oldest = _ts_bound(req, "oldest", 0.0)
+    latest = _ts_bound(req, "latest", float("inf"))
+    inclusive = req.flag("inclusive")
+    newest_first = [
+        message
+        for message in reversed(channel.messages)
+        if (
+            oldest <= float(message["ts"]) <= latest
+            if inclusive
+            else oldest < float(message["ts"]) < latest
+        )
+    ]
+    page, next_cursor = _paginate(newest_first, req, default_limit=100)
+    with_metadata = req.flag("include_all_metadata")
+    messages = [
+        {k: v for k, v in copy.deepcopy(m).items() if with_metadata or k != "metadata"}
+        for m in page
+    ]
+    return {
+        "messages": messages,
+        "has_more": bool(next_cursor),
+        "pin_count": len(channel.pins),
+        "response_metadata": {"next_cursor": next_cursor},
+    }
+
+
 def _channel_text(
     ws: Workspace, req: ApiRequest, channel: Channel, arg: str, limit: int
 ) -> ChannelText:
@@ -341,11 +373,8 @@ _LIST_TYPE_SCOPES = {
 _LIST_TYPE_OF_KIND = {"public": "public_channel", "private": "private_channel", "im": "im"}
 
 
-_HISTORY_SCOPES = ("channels:history", "groups:history", "im:history", "mpim:history")
-
-
 def _history_channel(ws: Workspace, req: ApiRequest) -> Channel:
-    channel = _channel(ws, req)
+    channel = _conversation(ws, req, access="history")
     _require_member(ws, channel)
     return channel
 
@@ -358,29 +387,6 @@ def _ts_bound(req: ApiRequest, name: str, default: float) -> float:
         return float(value)
     except ValueError as error:
         raise invalid_arguments(f"[ERROR] must be a timestamp [json-pointer:/{name}]") from error
-
-
-def conversations_history(ws: Workspace, req: ApiRequest) -> JsonDict:
-    """Newest first, between `oldest` and `latest` (bounds excluded unless `inclusive`)."""
-    channel = _history_channel(ws, req)
-    oldest = _ts_bound(req, "oldest", 0.0)
-    latest = _ts_bound(req, "latest", float("inf"))
-    inclusive = req.flag("inclusive")
-
-    def within(message: JsonDict) -> bool:
-        ts = float(message["ts"])
-        if inclusive:
-            return oldest <= ts <= latest
-        return oldest < ts < latest
-
-    newest_first = [copy.deepcopy(m) for m in reversed(channel.messages) if within(m)]
-    page, next_cursor = _paginate(newest_first, req, default_limit=100)
-    return {
-        "messages": page,
-        "has_more": bool(next_cursor),
-        "pin_count": len(channel.pins),
-        "response_metadata": {"next_cursor": next_cursor},
-    }
 
 
 def conversations_replies(ws: Workspace, req: ApiRequest) -> JsonDict:
@@ -680,6 +686,11 @@ def bookmarks_add(ws: Workspace, req: ApiRequest) -> JsonDict:
     }
     channel.bookmarks.append(bookmark)
     return {"bookmark": copy.deepcopy(bookmark)}
+
+
+def bookmarks_list(ws: Workspace, req: ApiRequest) -> JsonDict:
+    channel = _channel(ws, req, "channel_id")
+    return {"bookmarks": copy.deepcopy(channel.bookmarks)}
 
 
 # ---------------------------------------------------------------- views
@@ -989,6 +1000,7 @@ class MethodSpec:
 
 TIER_2, TIER_3, TIER_4 = 20, 50, 100
 CHANNEL_READ = ("channels:read", "groups:read", "im:read", "mpim:read")
+CHANNEL_HISTORY = ("channels:history", "groups:history", "im:history", "mpim:history")
 CHANNEL_WRITE = ("channels:manage", "groups:write", "im:write", "mpim:write")
 
 METHODS: dict[str, MethodSpec] = {
@@ -1002,8 +1014,8 @@ METHODS: dict[str, MethodSpec] = {
     "conversations.archive": MethodSpec(conversations_archive, CHANNEL_WRITE, TIER_2),
     "conversations.join": MethodSpec(conversations_join, ("channels:join",), TIER_3),
     "conversations.list": MethodSpec(conversations_list, CHANNEL_READ, TIER_2),
-    "conversations.history": MethodSpec(conversations_history, _HISTORY_SCOPES, TIER_3),
-    "conversations.replies": MethodSpec(conversations_replies, _HISTORY_SCOPES, TIER_3),
+    "conversations.history": MethodSpec(conversations_history, CHANNEL_HISTORY, TIER_3),
+    "conversations.replies": MethodSpec(conversations_replies, CHANNEL_HISTORY, TIER_3),
     "conversations.open": MethodSpec(conversations_open, CHANNEL_WRITE, TIER_3),
     "chat.postMessage": MethodSpec(chat_post_message, ("chat:write",), 60, per_channel=True),
     "chat.update": MethodSpec(chat_update, ("chat:write",), TIER_3),
@@ -1014,6 +1026,7 @@ METHODS: dict[str, MethodSpec] = {
     "pins.list": MethodSpec(pins_list, ("pins:read",), TIER_2),
     "reactions.add": MethodSpec(reactions_add, ("reactions:write",), TIER_3),
     "bookmarks.add": MethodSpec(bookmarks_add, ("bookmarks:write",), TIER_2),
+    "bookmarks.list": MethodSpec(bookmarks_list, ("bookmarks:read",), TIER_3),
     "views.open": MethodSpec(views_open, (), TIER_4),
     "views.update": MethodSpec(views_update, (), TIER_4),
     "views.push": MethodSpec(views_push, (), TIER_4),

@@ -65,6 +65,23 @@ class Call:
     at: float
 
 
+@dataclass
+class Hold:
+    """A Web API call held in flight: `arrived` is set when it comes in; the emulator
+    answers (and changes its state) only after `release()`, even if the caller is gone."""
+
+    method: str
+    when: Callable[[JsonDict], bool] | None = None
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+    def matches(self, method: str, args: JsonDict) -> bool:
+        return method == self.method and (self.when is None or self.when(args))
+
+
 @dataclass(frozen=True)
 class ResponsePost:
     """One POST to a response_url."""
@@ -297,7 +314,8 @@ def _send(http: BaseHTTPRequestHandler, reply: Reply) -> None:
     for name, value in reply.headers.items():
         http.send_header(name, value)
     http.end_headers()
-    http.wfile.write(data)
+    with contextlib.suppress(OSError):  # the caller hung up (a held call, its client killed)
+        http.wfile.write(data)
 
 
 # ---------------------------------------------------------------- the emulator
@@ -324,6 +342,7 @@ class SlackEmulator:
         self._calls: list[Call] = []
         self._responses: list[ResponsePost] = []
         self._faults: dict[str, deque[_Fault]] = {}
+        self._holds: list[Hold] = []
         self._windows: dict[str, deque[float]] = {}
         self._address = (host, port)
         self._server: ThreadingHTTPServer | None = None
@@ -652,9 +671,26 @@ class SlackEmulator:
             return self._receive_response(incoming, started)
         return Reply(404, "Not Found")
 
+    def hold(self, method: str, when: Callable[[JsonDict], bool] | None = None) -> Hold:
+        """Hold the next call to `method` (whose args satisfy `when`) until released."""
+        held = Hold(method, when)
+        with self._lock:
+            self._holds.append(held)
+        return held
+
+    def _wait_if_held(self, method: str, args: JsonDict) -> None:
+        with self._lock:
+            held = next((h for h in self._holds if h.matches(method, args)), None)
+            if held is not None:
+                self._holds.remove(held)
+        if held is not None:
+            held.arrived.set()
+            held.released.wait(timeout=120)
+
     def _api_call(self, incoming: Incoming, started: float) -> Reply:
         method = incoming.path.removeprefix(API_PATH)
         parsed = parse_api_request(incoming.headers, incoming.query, incoming.body)
+        self._wait_if_held(method, parsed.args)
         reply = http_failure_reply(503) if self.down else self._api_reply(method, parsed)
         with self._lock:
             self._calls.append(

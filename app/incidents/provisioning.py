@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, col
 
 from app.config import Settings
 from app.incidents import repository as repo
@@ -18,7 +23,8 @@ from app.logging import bind_request, get_logger
 from app.slack import blocks
 from app.slack.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
-from app.store.models import Incident
+from app.store.idempotency import claim_request
+from app.store.models import Incident, ProcessedRequest
 from app.store.types import utcnow
 
 log = get_logger(__name__)
@@ -34,6 +40,15 @@ STEP_LABELS = {
     "bookmark": "bookmark the announcement",
 }
 MAX_NAME_ATTEMPTS = 20
+# Slack message metadata marking the card and the announcement, so that a step interrupted
+# after Slack posted the message (but before its ts was saved) finds it instead of posting
+# it twice.
+CARD_EVENT = "firebreak_card"
+ANNOUNCEMENT_EVENT = "firebreak_announcement"
+
+
+def _marker(event_type: str, incident_id: int) -> dict[str, Any]:
+    return {"event_type": event_type, "event_payload": {"incident_id": incident_id}}
 
 
 @dataclass
@@ -66,8 +81,22 @@ class Provisioner:
             "bookmark": self._bookmark,
         }
 
-    def run(self, incident_id: int) -> SetupResult:
-        """Do every step not done yet; stop at the first Slack failure and say what is left."""
+    def run(self, incident_id: int, *, resumed: bool = False) -> SetupResult:
+        """Do every step not done yet; stop at the first Slack failure and say what is left.
+
+        Only one process sets an incident up at a time (a lease in the database), so a
+        retry never races the declaration it is retrying.
+        """
+        if not self._take_lease(incident_id):
+            return self._result(incident_id, None)
+        try:
+            if resumed:
+                self._record_resume(incident_id)
+            return self._run_steps(incident_id)
+        finally:
+            self._release_lease(incident_id)
+
+    def _run_steps(self, incident_id: int) -> SetupResult:
         error: str | None = None
         for step in STEPS:
             incident = self._load(incident_id)
@@ -85,9 +114,56 @@ class Provisioner:
         return self._result(incident_id, error)
 
     def resume_all(self) -> list[SetupResult]:
+        """Finish declarations a crash or an outage interrupted (start-up and periodically)."""
         with self.db.session() as session:
             unfinished = list(repo.unfinished_declarations(session))
-        return [self.run(incident_id) for incident_id in unfinished]
+        return [self.run(incident_id, resumed=True) for incident_id in unfinished]
+
+    # --- the lease ----------------------------------------------------------------------
+
+    def _lease_key(self, incident_id: int) -> str:
+        return f"setup-lease:{incident_id}"
+
+    def _take_lease(self, incident_id: int) -> bool:
+        lapsed = utcnow() - timedelta(seconds=self.settings.setup_lease_seconds)
+        key = self._lease_key(incident_id)
+        with self.db.session() as session:
+            session.execute(
+                delete(ProcessedRequest).where(
+                    col(ProcessedRequest.key) == key, col(ProcessedRequest.received_at) < lapsed
+                )
+            )
+            return claim_request(session, key, "setup_lease", incident_id)
+
+    def _renew_lease(self, session: Session, incident_id: int) -> None:
+        session.execute(
+            update(ProcessedRequest)
+            .where(col(ProcessedRequest.key) == self._lease_key(incident_id))
+            .values(received_at=utcnow())
+        )
+
+    def _release_lease(self, incident_id: int) -> None:
+        with self.db.session() as session:
+            session.execute(
+                delete(ProcessedRequest).where(
+                    col(ProcessedRequest.key) == self._lease_key(incident_id)
+                )
+            )
+
+    def _record_resume(self, incident_id: int) -> None:
+        with self.db.session() as session:
+            incident = repo.get_incident(session, incident_id)
+            pending = [STEP_LABELS[step] for step in STEPS if step not in incident.setup_steps]
+            repo.record_event(
+                session,
+                incident_id,
+                "setup_resumed",
+                source="system",
+                actor_id=None,
+                text="Firebreak resumed setting up the incident; still to do: "
+                + ", ".join(pending),
+                data={"pending": pending},
+            )
 
     # --- bookkeeping --------------------------------------------------------------------
 
@@ -110,6 +186,7 @@ class Provisioner:
             incident.setup_complete = all(s in done for s in STEPS)
             incident.setup_error = None
             session.add(incident)
+            self._renew_lease(session, incident_id)
             if incident.setup_complete:
                 repo.record_event(
                     session,
@@ -183,9 +260,13 @@ class Provisioner:
     def _post_card(self, incident: Incident) -> None:
         assert incident.channel_id is not None and incident.id is not None
         snapshot = self._snapshot(incident)
-        card = blocks.incident_card(snapshot, self.settings.roles, self.settings.severities)
-        posted = self.slack.post(incident.channel_id, blocks.card_text(snapshot), card)
-        self._save(incident.id, card_ts=posted.ts)
+        marker = _marker(CARD_EVENT, incident.id)
+        card_ts = self.slack.find_marked(incident.channel_id, marker)
+        if card_ts is None:
+            card = blocks.incident_card(snapshot, self.settings.roles, self.settings.severities)
+            text = blocks.card_text(snapshot)
+            card_ts = self.slack.post(incident.channel_id, text, card, metadata=marker).ts
+        self._save(incident.id, card_ts=card_ts)
 
     def _pin_card(self, incident: Incident) -> None:
         assert incident.channel_id is not None and incident.card_ts is not None
@@ -197,14 +278,13 @@ class Provisioner:
             return
         channel = self._announcement_channel()
         snapshot = self._snapshot(incident)
-        posted = self.slack.post(
-            channel, blocks.announcement_text(snapshot), blocks.announcement(snapshot)
-        )
+        marker = _marker(ANNOUNCEMENT_EVENT, incident.id)
+        ts = self.slack.find_marked(channel, marker)
+        if ts is None:
+            text, announcement = blocks.announcement_text(snapshot), blocks.announcement(snapshot)
+            ts = self.slack.post(channel, text, announcement, metadata=marker).ts
         self._save(
-            incident.id,
-            announcement_channel_id=posted.channel,
-            announcement_ts=posted.ts,
-            updated_at=utcnow(),
+            incident.id, announcement_channel_id=channel, announcement_ts=ts, updated_at=utcnow()
         )
 
     def _bookmark(self, incident: Incident) -> None:
@@ -212,7 +292,8 @@ class Provisioner:
             return
         assert incident.channel_id is not None and incident.announcement_channel_id is not None
         link = self.slack.permalink(incident.announcement_channel_id, incident.announcement_ts)
-        self.slack.bookmark(incident.channel_id, "Stakeholder updates", link)
+        if link not in self.slack.bookmark_links(incident.channel_id):
+            self.slack.bookmark(incident.channel_id, "Stakeholder updates", link)
 
     def _announcement_channel(self) -> str:
         if self._announce_channel is None:

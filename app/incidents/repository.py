@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from app.incidents.errors import NotFound
@@ -49,6 +49,15 @@ def open_incidents(session: Session, team_id: str) -> Sequence[Incident]:
         .scalars()
         .all()
     )
+
+
+def open_counts_by_severity(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(col(Incident.severity), func.count())
+        .where(col(Incident.status).not_in(["resolved", "closed"]))
+        .group_by(col(Incident.severity))
+    ).all()
+    return {severity: int(count) for severity, count in rows}
 
 
 def recent_incidents(session: Session, team_id: str, limit: int = 10) -> Sequence[Incident]:

@@ -100,6 +100,11 @@ class IncidentService:
             recent = [self._snapshot(session, i) for i in repo.recent_incidents(session, team_id)]
         return [incident for incident in recent if self.can_see(incident, user_id)]
 
+    def open_counts(self) -> dict[str, int]:
+        """Open incidents by severity, every workspace together (for metrics)."""
+        with self.db.session() as session:
+            return repo.open_counts_by_severity(session)
+
     def roles_of(self, team_id: str, user_id: str) -> list[tuple[IncidentSnapshot, str]]:
         with self.db.session() as session:
             return [

@@ -148,7 +148,8 @@ def declare_modal(
 
 
 def card_text(incident: IncidentSnapshot) -> str:
-    return f"{incident.reference} {incident.title} — {incident.severity}, {incident.status.label}"
+    title = escape(incident.title)  # the fallback text is mrkdwn: a title must ping no one
+    return f"{incident.reference} {title} — {incident.severity}, {incident.status.label}"
 
 
 def _role_selects(incident: IncidentSnapshot, roles: Sequence[str]) -> list[dict[str, Any]]:
@@ -316,7 +317,8 @@ def resolved_notice(incident: IncidentSnapshot, actor: str) -> str:
 
 
 def announcement_text(incident: IncidentSnapshot) -> str:
-    return f"{incident.reference} {incident.severity} {incident.status.label}: {incident.title}"
+    status = f"{incident.severity} {incident.status.label}"
+    return f"{incident.reference} {status}: {escape(incident.title)}"
 
 
 # --- lists and home --------------------------------------------------------------------
@@ -473,6 +475,33 @@ def action_item_modal(incident: IncidentSnapshot) -> dict[str, Any]:
                 "label": plain("Due date"),
                 "element": {"type": "datepicker", "action_id": "value"},
             },
+        ],
+    }
+
+
+DATABASE_DOWN = (
+    "Firebreak cannot reach its database right now, so nothing was saved. "
+    "Try again in a minute; if it keeps failing, tell whoever runs Firebreak."
+)
+
+
+def declaring_modal(incident: IncidentSnapshot) -> dict[str, Any]:
+    """What the declare modal turns into once the incident is recorded."""
+    return {
+        "type": "modal",
+        "title": plain(incident.reference),
+        "close": plain("Close"),
+        "blocks": [
+            {
+                "type": "section",
+                "text": mrkdwn(
+                    f":white_check_mark: *{incident.reference}* is recorded: "
+                    f"{escape(incident.title)}\n"
+                    "Firebreak is now creating its channel, posting the incident card and "
+                    "announcing it. If Slack is slow or down, that finishes on its own when "
+                    "Slack is back; nothing is lost."
+                ),
+            }
         ],
     }
 

@@ -215,7 +215,9 @@ class SlackGateway:
         *,
         thread_ts: str | None = None,
         broadcast: bool = False,
+        metadata: dict[str, Any] | None = None,
     ) -> PostedMessage:
+        """`metadata` ({event_type, event_payload}) marks the message so it can be found."""
         with self._calling("chat.postMessage"):
             response: SlackResponse = self.client.chat_postMessage(
                 channel=channel,
@@ -225,8 +227,22 @@ class SlackGateway:
                 reply_broadcast=broadcast or None,
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata=metadata,
             )
         return PostedMessage(channel=response["channel"], ts=response["ts"])
+
+    def find_marked(self, channel: str, metadata: dict[str, Any], limit: int = 100) -> str | None:
+        """The ts of a recent top-level message carrying exactly this metadata, or None."""
+        with self._calling("conversations.history"):
+            page = self.client.conversations_history(
+                channel=channel, limit=limit, include_all_metadata=True
+            )
+        wanted = (metadata.get("event_type"), metadata.get("event_payload"))
+        for message in page["messages"]:
+            found = message.get("metadata") or {}
+            if (found.get("event_type"), found.get("event_payload")) == wanted:
+                return str(message["ts"])
+        return None
 
     def update(self, channel: str, ts: str, text: str, blocks: Blocks | None = None) -> None:
         with self._calling("chat.update"):
@@ -283,6 +299,11 @@ class SlackGateway:
         except SlackCallError as error:
             if error.error != "already_reacted":
                 raise
+
+    def bookmark_links(self, channel: str) -> set[str]:
+        with self._calling("bookmarks.list"):
+            found = self.client.bookmarks_list(channel_id=channel)["bookmarks"]
+        return {str(item.get("link")) for item in found}
 
     def bookmark(self, channel: str, title: str, link: str) -> None:
         with self._calling("bookmarks.add"):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import StrEnum
 
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
+from app.store.database import Database
 from app.store.models import ProcessedRequest
 from app.store.types import utcnow
 
@@ -34,3 +36,49 @@ def forget_old_requests(session: Session, older_than: timedelta = timedelta(days
         delete(ProcessedRequest).where(col(ProcessedRequest.received_at) < utcnow() - older_than)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+SIGNATURE_KIND = "signature"
+# Slack refuses (and Bolt rejects) a signature older than five minutes; keep a little more.
+SIGNATURE_WINDOW = timedelta(minutes=6)
+
+
+class Admission(StrEnum):
+    NEW = "new"
+    REPLAYED = "replayed"
+    DUPLICATE = "duplicate"
+
+
+class RequestLedger:
+    """Remembers signatures (replay protection) and deliveries (exactly-once handling).
+
+    Both live in `processed_request`, so every replica sharing the database agrees.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def admit(self, signature: str | None, delivery: tuple[str, str] | None) -> Admission:
+        """One short transaction: claim the signature, then the delivery (key, kind)."""
+        with self.db.session() as session:
+            if signature and not claim_request(session, signature, SIGNATURE_KIND):
+                return Admission.REPLAYED
+            if delivery and not claim_request(session, *delivery):
+                return Admission.DUPLICATE
+        return Admission.NEW
+
+    def release(self, key: str) -> None:
+        """Forget a delivery whose handling failed, so Slack's retry is handled."""
+        with self.db.session() as session:
+            session.execute(delete(ProcessedRequest).where(col(ProcessedRequest.key) == key))
+
+    def prune(self) -> int:
+        """Drop signatures past the replay window and deliveries past Slack's retries."""
+        with self.db.session() as session:
+            stale = session.execute(
+                delete(ProcessedRequest).where(
+                    col(ProcessedRequest.kind) == SIGNATURE_KIND,
+                    col(ProcessedRequest.received_at) < utcnow() - SIGNATURE_WINDOW,
+                )
+            )
+            return int(stale.rowcount) + forget_old_requests(session)  # type: ignore[attr-defined]

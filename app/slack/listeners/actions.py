@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.export.delivery import parse_format, share_export
 from app.incidents.errors import IncidentError
@@ -30,6 +31,10 @@ def _guarded(respond: Respond, change: Callable[[], Change]) -> None:
         result = change()
     except IncidentError as error:
         respond(response_type="ephemeral", replace_original=False, text=str(error))
+        return
+    except SQLAlchemyError:
+        log.warning("action_database_unavailable")
+        respond(response_type="ephemeral", replace_original=False, text=blocks.DATABASE_DOWN)
         return
     except SlackCallError as error:
         respond(

@@ -6,11 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from sqlalchemy.exc import SQLAlchemyError
 
+from app.logging import get_logger
 from app.services import Services
 from app.slack import blocks
 from app.slack.commands import CommandContext, dispatch
 from app.slack.gateway import SlackCallError
+
+log = get_logger(__name__)
 
 
 def register(app: App, services: Services) -> None:
@@ -23,18 +27,22 @@ def register(app: App, services: Services) -> None:
             return
         name, _, args = text.partition(" ")
         channel_id = command.get("channel_id", "")
-        context = CommandContext(
-            services=services,
-            team_id=command["team_id"],
-            user_id=command["user_id"],
-            channel_id=channel_id,
-            args=args.strip(),
-            trigger_id=command.get("trigger_id", ""),
-            response_url=command.get("response_url"),
-            reply=_ephemeral(respond),
-            incident=services.incidents.for_channel(channel_id),
-        )
-        dispatch(name, context)
+        try:
+            context = CommandContext(
+                services=services,
+                team_id=command["team_id"],
+                user_id=command["user_id"],
+                channel_id=channel_id,
+                args=args.strip(),
+                trigger_id=command.get("trigger_id", ""),
+                response_url=command.get("response_url"),
+                reply=_ephemeral(respond),
+                incident=services.incidents.for_channel(channel_id),
+            )
+            dispatch(name, context)
+        except SQLAlchemyError:
+            log.warning("command_database_unavailable", subcommand=name)
+            respond(response_type="ephemeral", text=blocks.DATABASE_DOWN)
 
 
 def _ephemeral(respond: Respond) -> Callable[[str], None]:

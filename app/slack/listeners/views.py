@@ -5,25 +5,44 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.incidents.actions import NewActionItem, parse_due
 from app.incidents.errors import IncidentError, InvalidInput
 from app.incidents.service import Declaration
+from app.logging import get_logger
 from app.services import Services
 from app.slack import blocks
+from app.slack.gateway import SlackCallError
+
+log = get_logger(__name__)
 
 
-def _value(values: dict[str, Any], block_id: str) -> Any:
-    return values.get(block_id, {}).get("value", {})
+def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
+    block = values.get(block_id)
+    value = block.get("value") if isinstance(block, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _options(values: dict[str, Any]) -> set[str]:
+    selected = _value(values, "options").get("selected_options")
+    items = selected if isinstance(selected, list) else []
+    return {_text(item.get("value")) for item in items if isinstance(item, dict)}
 
 
 def register(app: App, services: Services) -> None:
     @app.view(blocks.DECLARE_CALLBACK)
     def declare_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = view["state"]["values"]
-        title = _value(values, "title").get("value") or ""
-        severity = (_value(values, "severity").get("selected_option") or {}).get("value", "")
-        options = {o["value"] for o in _value(values, "options").get("selected_options") or []}
+        state = view.get("state")
+        values = state.get("values") if isinstance(state, dict) else None
+        values = values if isinstance(values, dict) else {}
+        title = _text(_value(values, "title").get("value"))
+        selected = _value(values, "severity").get("selected_option")
+        severity = _text(selected.get("value")) if isinstance(selected, dict) else ""
         errors = {}
         try:
             services.incidents.validate_title(title)
@@ -36,26 +55,35 @@ def register(app: App, services: Services) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        ack()
+        options = _options(values)
         user_id = body["user"]["id"]
-        declared = services.incidents.declare(
-            Declaration(
-                team_id=body["team"]["id"],
-                user_id=user_id,
-                title=title,
-                severity=severity,
-                summary=_value(values, "summary").get("value") or "",
-                private="private" in options,
-                declarer_is_commander="commander" in options,
-                source="modal",
-                request_key=f"view:{view['id']}:{view.get('hash', '')}",
+        try:
+            # Recorded before the answer, so the modal can name the incident even when
+            # Slack is unreachable for everything that follows.
+            declared = services.incidents.declare(
+                Declaration(
+                    team_id=body["team"]["id"],
+                    user_id=user_id,
+                    title=title,
+                    severity=severity,
+                    summary=_text(_value(values, "summary").get("value")),
+                    private="private" in options,
+                    declarer_is_commander="commander" in options,
+                    source="modal",
+                    request_key=f"view:{view.get('id')}:{view.get('hash', '')}",
+                )
             )
-        )
-        if declared is None:
+        except SQLAlchemyError:
+            log.warning("declare_database_unavailable")
+            ack(response_action="errors", errors={"title": blocks.DATABASE_DOWN})
             return
+        if declared is None:
+            ack()
+            return
+        ack(response_action="update", view=blocks.declaring_modal(declared))
         result = services.provisioner.run(declared.id)
         message = blocks.declared_message(result.incident, result.pending_text(), result.error)
-        _tell_declarer(services, view.get("private_metadata") or "", user_id, message)
+        _tell_declarer(services, _text(view.get("private_metadata")), user_id, message)
 
     register_action_items(app, services)
 
@@ -97,4 +125,8 @@ def _tell_declarer(services: Services, response_url: str, user_id: str, message:
     """Reply where the declarer typed the command, or in their DM with Firebreak."""
     if response_url.startswith("http") and services.slack.respond(response_url, message):
         return
-    services.slack.post(user_id, message)
+    try:
+        services.slack.post(user_id, message)
+    except SlackCallError as error:
+        # The modal already told them the incident is recorded; the rest resumes later.
+        log.warning("declarer_not_told", error=error.error)

@@ -1,0 +1,111 @@
+"""Prometheus metrics, one registry per runtime (so tests and replicas never share one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _OpenIncidents(Collector):
+    """Read at scrape time, so every replica reports the shared database's truth."""
+
+    def __init__(self, count: Callable[[], dict[str, int]]) -> None:
+        self._count = count
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "firebreak_open_incidents", "Open incidents by severity", labels=["severity"]
+        )
+        try:
+            counts = self._count()
+        except Exception:
+            counts = {}
+        for severity, number in sorted(counts.items()):
+            family.add_metric([severity], number)
+        yield family
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "firebreak_requests",
+            "Slack requests handled, by listener and outcome",
+            ["listener", "outcome"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "firebreak_request_seconds",
+            "Time to answer a Slack request (until ack), by listener",
+            ["listener"],
+            registry=self.registry,
+        )
+        self.slack_calls = Counter(
+            "firebreak_slack_api_calls",
+            "Slack Web API calls by method",
+            ["method"],
+            registry=self.registry,
+        )
+        self.slack_errors = Counter(
+            "firebreak_slack_api_errors",
+            "Slack Web API calls that failed, by method and error",
+            ["method", "error"],
+            registry=self.registry,
+        )
+        self.slack_seconds = Histogram(
+            "firebreak_slack_api_seconds",
+            "Slack Web API call time, retries included, by method",
+            ["method"],
+            registry=self.registry,
+        )
+        self.listener_errors = Counter(
+            "firebreak_listener_errors",
+            "Unhandled exceptions in listeners and middleware (each is a bug)",
+            registry=self.registry,
+        )
+        self.reminders_sent = Counter(
+            "firebreak_reminders_sent",
+            "Stakeholder-update reminders sent",
+            registry=self.registry,
+        )
+
+    def watch_open_incidents(self, count: Callable[[], dict[str, int]]) -> None:
+        self.registry.register(_OpenIncidents(count))
+
+    def observe_slack_call(self, method: str, error: str | None, seconds: float) -> None:
+        """The gateway's `observer` hook."""
+        self.slack_calls.labels(method).inc()
+        self.slack_seconds.labels(method).observe(seconds)
+        if error:
+            self.slack_errors.labels(method, error).inc()
+
+    def observe_request(self, listener: str, outcome: str, seconds: float) -> None:
+        self.requests.labels(listener, outcome).inc()
+        self.request_seconds.labels(listener).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def listener_label(body: Any) -> str:
+    """A bounded name for what a request is: command, action id, view callback, event type."""
+    if not isinstance(body, dict):
+        return "malformed"
+    kind = body.get("type")
+    if isinstance(body.get("command"), str):
+        return f"command:{body['command'][:32]}"
+    if kind == "block_actions" and isinstance(body.get("actions"), list) and body["actions"]:
+        first = body["actions"][0]
+        action_id = first.get("action_id") if isinstance(first, dict) else None
+        return f"action:{str(action_id).split(':', 1)[0][:40]}"
+    if kind in ("view_submission", "view_closed") and isinstance(body.get("view"), dict):
+        return f"view:{str(body['view'].get('callback_id'))[:40]}"
+    if kind == "event_callback" and isinstance(body.get("event"), dict):
+        return f"event:{str(body['event'].get('type'))[:40]}"
+    return f"other:{str(kind)[:40]}"

@@ -1,0 +1,88 @@
+"""`firebreak serve --http` as a real subprocess, for crash and shutdown tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.emulator import SlackEmulator
+from tests.conftest import ROOT, SIGNING_SECRET
+from tests.support import payloads
+from tests.support.driver import FORM, HttpResult, http_request
+from tests.support.signing import signed_headers
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServeProcess:
+    def __init__(self, emulator: SlackEmulator, database_url: str, workdir: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "SLACK_BOT_TOKEN": emulator.bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": emulator.api_url,
+            "DATABASE_URL": database_url,
+            "FIREBREAK_LOG_FORMAT": "json",
+            "FIREBREAK_RESUME_INTERVAL_SECONDS": "0.5",
+            "FIREBREAK_SETUP_LEASE_SECONDS": "1",
+        }
+        command = [sys.executable, "-m", "app", "serve", "--http", "--host", "127.0.0.1"]
+        self.process = subprocess.Popen(
+            [*command, "--port", str(self.port)],
+            env=env,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"serve exited: {self.process.communicate()[1]}")
+            try:
+                if http_request(self.base + "/healthz").status == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("serve did not start")
+
+    def submit(self, payload: dict[str, Any]) -> HttpResult:
+        body = payloads.interactive_body(payload)
+        return http_request(
+            self.base + "/slack/events", body, signed_headers(SIGNING_SECRET, body, FORM)
+        )
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def terminate(self) -> tuple[int, str]:
+        self.process.send_signal(signal.SIGTERM)
+        _, stderr = self.process.communicate(timeout=60)
+        return self.process.returncode, stderr
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")

@@ -1,0 +1,111 @@
+"""Only channel members change an incident; private incidents stay private."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import select
+
+from app.emulator import SlackEmulator
+from app.runtime import Runtime
+from app.slack import blocks
+from app.store.models import RoleAssignment
+from tests.reliability.helpers import declare, incidents
+from tests.support.driver import SlackDriver
+
+
+def _select(incident_id: int, action_id: str, **value: Any) -> dict[str, Any]:
+    block = "roles" if action_id.startswith(blocks.ROLE_ACTION_PREFIX) else "controls"
+    return {
+        "type": "static_select",
+        "action_id": action_id,
+        "block_id": f"{block}:{incident_id}",
+        **value,
+    }
+
+
+def test_non_member_cannot_change_an_incident(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    people: dict[str, str],
+    announce_channel: str,
+) -> None:
+    declare(slack, people["alice"], "Login broken")
+    [incident] = incidents(runtime)
+    assert incident.id is not None
+    emulator.reset_calls()
+    slack.action(
+        _select(incident.id, blocks.SEVERITY_ACTION, selected_option={"value": "SEV1"}),
+        user=people["bob"],
+        channel=incident.channel_id,
+    )
+    slack.command("status resolved", user=people["bob"], channel=incident.channel_id or "")
+    [after] = incidents(runtime)
+    assert (after.severity, after.status) == ("SEV2", "investigating")
+    told = [r.payload["text"] for r in emulator.responses]
+    assert len(told) == 2 and all("Only members of" in text for text in told)
+    assert emulator.calls_to("chat.update") == []
+
+
+def test_member_can_change_it(
+    slack: SlackDriver, runtime: Runtime, people: dict[str, str], announce_channel: str
+) -> None:
+    declare(slack, people["alice"], "Login broken")
+    [incident] = incidents(runtime)
+    slack.command("severity sev1", user=people["alice"], channel=incident.channel_id or "")
+    assert incidents(runtime)[0].severity == "SEV1"
+
+
+def test_roles_refuse_bots_and_deactivated_people(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    people: dict[str, str],
+    announce_channel: str,
+) -> None:
+    declare(slack, people["alice"], "Search slow")
+    [incident] = incidents(runtime)
+    assert incident.id is not None
+    for name in ("pagerbot", "erin"):
+        slack.action(
+            _select(
+                incident.id,
+                f"{blocks.ROLE_ACTION_PREFIX}comms",
+                selected_user=emulator.user_by_name(name).id,
+            ),
+            user=people["alice"],
+            channel=incident.channel_id,
+        )
+    told = [r.payload["text"] for r in emulator.responses]
+    assert any("is a bot and cannot be comms" in text for text in told)
+    assert any("is deactivated and cannot be comms" in text for text in told)
+    with runtime.db.session() as session:
+        roles = [a.role for a in session.execute(select(RoleAssignment)).scalars()]
+    assert roles == ["commander"]
+
+
+def test_private_incident_is_invisible_to_non_members(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    people: dict[str, str],
+    announce_channel: str,
+) -> None:
+    declare(slack, people["alice"], "Secret breach", private=True)
+    declare(slack, people["alice"], "Public outage")
+    emulator.reset_calls()
+    for who in ("alice", "bob"):
+        slack.command("list", user=people[who], channel="C0")
+        slack.event({"type": "app_home_opened", "user": people[who], "tab": "home"})
+    alice_list, bob_list = (r.payload["text"] for r in emulator.responses)
+    assert "Secret breach" in alice_list and "Public outage" in alice_list
+    assert "Secret breach" not in bob_list and "INC-1" not in bob_list
+    assert "Public outage" in bob_list
+    alice_home = json.dumps(emulator.home_view(people["alice"]))
+    bob_home = json.dumps(emulator.home_view(people["bob"]))
+    assert "Secret breach" in alice_home
+    assert "Secret breach" not in bob_home and "Public outage" in bob_home
+    announced = json.dumps(emulator.messages(announce_channel))
+    assert "Secret breach" not in announced and "Public outage" in announced

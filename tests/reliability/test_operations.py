@@ -1,0 +1,93 @@
+"""Health, readiness, metrics and a graceful stop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import select
+
+from app.emulator import SlackEmulator
+from app.metrics import Metrics
+from app.runtime import Runtime, build_runtime
+from app.server import HttpServer
+from app.store.database import Database
+from app.store.models import Incident
+from tests.conftest import make_settings
+from tests.reliability.helpers import declaration, declare
+from tests.reliability.serve import ServeProcess
+from tests.support.driver import SlackDriver, http_request
+
+
+def test_readyz_needs_database_and_slack(server: HttpServer, emulator: SlackEmulator) -> None:
+    ready = http_request(server.url + "/readyz")
+    assert (ready.status, ready.json()) == (200, {"status": "ok", "database": "ok", "slack": "ok"})
+    emulator.down = True
+    down = http_request(server.url + "/readyz")
+    assert down.status == 503
+    assert down.json()["slack"] != "ok"
+    emulator.down = False
+    assert http_request(server.url + "/healthz").status == 200
+
+
+def test_readyz_reports_an_unreachable_database(emulator: SlackEmulator, tmp_path: Path) -> None:
+
+    runtime = build_runtime(
+        make_settings(emulator, f"sqlite:///{tmp_path}/gone/x.db"), migrate=False
+    )
+    server = HttpServer(runtime.web, host="127.0.0.1", port=0, threads=2, max_body_bytes=1 << 20)
+    server.start()
+    try:
+        ready = http_request(server.url + "/readyz")
+        health = http_request(server.url + "/healthz")
+    finally:
+        server.stop()
+        runtime.close()
+    assert ready.status == 503
+    assert ready.json()["database"] == "unreachable"
+    assert (health.status, health.json()["database"]) == (200, "unreachable")
+
+
+def test_metrics_count_requests_slack_calls_and_open_incidents(
+    slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, announce_channel: str
+) -> None:
+    declare(slack, emulator.user_by_name("alice").id, "Queue backlog")
+    text = http_request(slack.url.removesuffix("/slack/events") + "/metrics").body.decode()
+    assert 'firebreak_requests_total{listener="view:declare_incident",outcome="200"} 1.0' in text
+    assert 'firebreak_request_seconds_count{listener="view:declare_incident"} 1.0' in text
+    assert 'firebreak_slack_api_calls_total{method="conversations.create"} 1.0' in text
+    assert 'firebreak_open_incidents{severity="SEV2"} 1.0' in text
+    assert "firebreak_reminders_sent_total 0.0" in text
+    # Each runtime has its own registry: a fresh one starts from zero.
+    fresh = Metrics().render().decode()
+    assert "firebreak_requests_total{" not in fresh
+    assert runtime.services.metrics.render().decode().count("firebreak_requests_total{") == 1
+
+
+def test_slack_errors_are_counted_by_method(
+    slack: SlackDriver, emulator: SlackEmulator, announce_channel: str
+) -> None:
+    emulator.fail_next("pins.add", "http_500", times=10)
+    declare(slack, emulator.user_by_name("alice").id, "Pins broken")
+    text = http_request(slack.url.removesuffix("/slack/events") + "/metrics").body.decode()
+    assert 'firebreak_slack_api_errors_total{error="internal_error",method="pins.add"} 1.0' in text
+
+
+def test_sigterm_finishes_in_flight_work(
+    emulator: SlackEmulator, announce_channel: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    db = Database(sqlite_url)
+    db.migrate()
+    held = emulator.hold("pins.add")
+    serve = ServeProcess(emulator, sqlite_url, tmp_path)
+    payload = declaration(emulator.team_id, emulator.user_by_name("alice").id, "Slow Slack")
+    assert serve.submit(payload).status == 200
+    assert held.arrived.wait(30)
+    serve.process.send_signal(15)
+    held.release()
+    code, stderr = serve.terminate()
+    assert code == 0
+    assert '"event": "stopped"' in stderr
+    with db.session() as session:
+        incident = session.execute(select(Incident)).scalars().one()
+    db.dispose()
+    assert incident.setup_complete

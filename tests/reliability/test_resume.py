@@ -1,0 +1,57 @@
+"""Retrying unfinished declarations never races the declaration in progress."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from app.config import Settings
+from app.emulator import SlackEmulator
+from app.runtime import Runtime
+from app.store.idempotency import RequestLedger
+from app.store.models import ProcessedRequest
+from app.store.types import utcnow
+from tests.conftest import make_settings
+from tests.reliability.helpers import declaration, deliver, incidents, processed
+from tests.reliability.helpers import declare as submit_declaration
+from tests.support.driver import SlackDriver
+
+
+@pytest.fixture
+def settings(emulator: SlackEmulator, database_url: str) -> Settings:
+    return make_settings(emulator, database_url, resume_interval_seconds=0.1)
+
+
+def test_periodic_retry_waits_for_the_declaration_in_progress(
+    slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, announce_channel: str
+) -> None:
+    held = emulator.hold("conversations.create")
+    payload = declaration(emulator.team_id, emulator.user_by_name("alice").id, "Slow create")
+    assert deliver(slack, payload, wait=False).status == 200
+    assert held.arrived.wait(10)
+    runtime.start_maintenance()
+    time.sleep(1)  # ten retry rounds while the create is in flight
+    held.release()
+    slack.wait()
+    deadline = time.monotonic() + 15
+    while not incidents(runtime)[0].setup_complete and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(emulator.calls_to("conversations.create")) == 1
+    assert [c.name for c in emulator.channels.values() if c.name.startswith("inc-1")] == [
+        "inc-1-slow-create"
+    ]
+
+
+def test_old_signatures_and_deliveries_are_forgotten(
+    slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, announce_channel: str
+) -> None:
+    submit_declaration(slack, emulator.user_by_name("alice").id, "Old news")
+    with runtime.db.session() as session:
+        for row in session.execute(select(ProcessedRequest)).scalars():
+            row.received_at = utcnow() - timedelta(days=8)
+        session.add(ProcessedRequest(key="sig:recent", kind="signature", received_at=utcnow()))
+    assert RequestLedger(runtime.db).prune() >= 2
+    assert [row.key for row in processed(runtime)] == ["sig:recent"]
