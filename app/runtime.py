@@ -8,11 +8,14 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from app.config import Settings
+from app.incidents.reminders import Clock
+from app.scheduler import ReminderScheduler
 from app.services import Services
 from app.slack.bolt_app import create_bolt_app
 from app.slack.executor import ListenerExecutor
 from app.slack.gateway import SlackGateway, create_web_client
 from app.store.database import Database
+from app.store.types import utcnow
 from app.web import FirebreakWeb
 
 
@@ -22,6 +25,7 @@ class Runtime:
     bolt: App
     executor: ListenerExecutor
     web: FirebreakWeb
+    scheduler: ReminderScheduler
 
     @property
     def settings(self) -> Settings:
@@ -35,20 +39,29 @@ class Runtime:
         """Wait for the work listeners do after `ack()`."""
         return self.executor.wait_idle(timeout)
 
+    def start_scheduler(self) -> None:
+        """Run reminders in the background (leader election decides which replica sends)."""
+        self.scheduler.start()
+
     def close(self, timeout: float = 10.0) -> None:
+        self.scheduler.stop()
         self.executor.wait_idle(timeout)
         self.executor.shutdown(wait=True, cancel_futures=False)
         self.db.dispose()
 
 
-def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = utcnow) -> Runtime:
     db = Database(settings.database_url)
     if migrate:
         db.migrate()
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     client: WebClient = create_web_client(token, settings.slack_api_url)
-    services = Services(settings=settings, db=db, slack=SlackGateway(client))
+    services = Services(settings=settings, db=db, slack=SlackGateway(client), clock=clock)
+    scheduler = ReminderScheduler(services.reminders, db.engine, clock=clock)
+    services.incidents.schedule = scheduler
+    services.reminders.sink = scheduler
+    services.updates.sink = scheduler
     executor = ListenerExecutor(max_workers=max(4, settings.http_threads * 2))
     bolt = create_bolt_app(settings, services, client, executor)
     web = FirebreakWeb(bolt, db, settings.max_body_bytes)
-    return Runtime(services=services, bolt=bolt, executor=executor, web=web)
+    return Runtime(services=services, bolt=bolt, executor=executor, web=web, scheduler=scheduler)

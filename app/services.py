@@ -6,9 +6,12 @@ from dataclasses import dataclass, field
 
 from app.config import Settings
 from app.incidents.provisioning import Provisioner
+from app.incidents.reminders import Clock, ReminderService
 from app.incidents.service import IncidentService
+from app.incidents.updates import UpdateService
 from app.slack.gateway import SlackGateway
 from app.store.database import Database
+from app.store.types import utcnow
 
 
 @dataclass
@@ -16,9 +19,16 @@ class Services:
     settings: Settings
     db: Database
     slack: SlackGateway
+    clock: Clock = utcnow
     incidents: IncidentService = field(init=False)
     provisioner: Provisioner = field(init=False)
+    reminders: ReminderService = field(init=False)
+    updates: UpdateService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.incidents = IncidentService(self.settings, self.db, self.slack)
+        self.incidents = IncidentService(self.settings, self.db, self.slack, self.clock)
         self.provisioner = Provisioner(self.settings, self.db, self.slack)
+        self.reminders = ReminderService(self.settings, self.db, self.slack, self.clock)
+        self.updates = UpdateService(
+            self.settings, self.db, self.slack, self.incidents, self.clock, self.incidents.schedule
+        )

@@ -1,6 +1,9 @@
 """`/incident` subcommands. Each module registers its own with `@subcommand`."""
 
-from app.slack.commands import incident  # noqa: F401  (registers declare, list, role, ...)
+from app.slack.commands import (
+    incident,  # noqa: F401  (registers declare, list, role, ...)
+    updates,  # noqa: F401  (registers update)
+)
 from app.slack.commands.router import SUBCOMMANDS, CommandContext, dispatch, subcommand
 
 __all__ = ["SUBCOMMANDS", "CommandContext", "dispatch", "subcommand"]
