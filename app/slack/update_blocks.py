@@ -147,9 +147,11 @@ def update_reminder(
     snooze_minutes: int,
 ) -> tuple[str, list[Block]]:
     last = f"the last one was {date_ref(last_update_at)}" if last_update_at else "none yet"
-    text = f"{user_ref(recipient)} a stakeholder update for {reference} is due ({last})."
+    text = (
+        f":alarm_clock: {user_ref(recipient)} a stakeholder update for {reference} is due ({last})."
+    )
     return text, [
-        {"type": "section", "text": mrkdwn(f":alarm_clock: {text}")},
+        {"type": "section", "text": mrkdwn(text)},
         {
             "type": "actions",
             "block_id": f"reminder:{incident_id}",
@@ -176,7 +178,7 @@ def postmortem_nudge(
     reference: str, recipient: str | None, nudge_days: int
 ) -> tuple[str, list[Block]]:
     text = (
-        f"{user_ref(recipient)} {reference} was resolved {nudge_days} day"
+        f":memo: {user_ref(recipient)} {reference} was resolved {nudge_days} day"
         f"{'s' if nudge_days != 1 else ''} ago: time to schedule the postmortem review."
     )
-    return text, [{"type": "section", "text": mrkdwn(f":memo: {text}")}]
+    return text, [{"type": "section", "text": mrkdwn(text)}]
