@@ -23,6 +23,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -49,6 +50,30 @@ def fire_reminder(incident_id: int) -> None:
     _active[-1].fire(incident_id)
 
 
+class _Scheduler(BackgroundScheduler):  # type: ignore[misc]  # apscheduler is untyped
+    """APScheduler, hardened for a job store other processes write to.
+
+    - No job processing unless running: on shutdown APScheduler runs one more pass after
+      its executors stopped, which would drop due jobs a paused follower never ran.
+    - Another replica may delete or replace a job while this one processes it; a job
+      already gone is not an error worth killing the scheduler thread for.
+    """
+
+    def _process_jobs(self) -> float | None:
+        if self.state != STATE_RUNNING:
+            return None
+        try:
+            wait: float | None = super()._process_jobs()
+        except Exception as error:  # keep the scheduler thread alive; retry shortly
+            log.warning("scheduler_pass_failed", error=str(error))
+            return float(self.jobstore_retry_interval)
+        return wait
+
+    def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
+        with contextlib.suppress(JobLookupError):
+            super().remove_job(job_id, jobstore)
+
+
 class ReminderScheduler:
     def __init__(
         self,
@@ -68,7 +93,7 @@ class ReminderScheduler:
         single_writer = engine.dialect.name == "sqlite"
         self.workers = workers or (1 if single_writer else 8)
         self.election = LeaderElection(engine)
-        self.scheduler = BackgroundScheduler(
+        self.scheduler = _Scheduler(
             jobstores={"default": create_job_store(engine), "local": MemoryJobStore()},
             executors={"default": JobExecutor(self.workers)},
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
@@ -136,8 +161,7 @@ class ReminderScheduler:
     def _follow(self) -> None:
         self._leading = False
         self.scheduler.pause()
-        with contextlib.suppress(JobLookupError):
-            self.scheduler.remove_job(SWEEP_JOB_ID, jobstore="local")
+        self.scheduler.remove_job(SWEEP_JOB_ID, jobstore="local")
         log.warning("scheduler_lost_leadership")
 
     # --- scheduling (any replica) -------------------------------------------------------
@@ -160,8 +184,6 @@ class ReminderScheduler:
                     jobstore="default",
                     replace_existing=True,
                 )
-        except JobLookupError:
-            pass
         except SQLAlchemyError as error:
             log.warning("reminder_job_not_stored", incident_id=incident_id, error=str(error))
 
