@@ -203,11 +203,17 @@ class ReminderService:
         """
         now = now or self.clock()
         with self.db.session() as session:
-            state = session.get(ReminderState, incident_id)
-            if state is None or state.next_due_at is None or state.next_due_at > now:
+            row = session.execute(
+                select(ReminderState, Incident)
+                .join(Incident, col(Incident.id) == col(ReminderState.incident_id))
+                .where(col(ReminderState.incident_id) == incident_id)
+            ).first()
+            if row is None:
+                return None
+            state, incident = row
+            if state.next_due_at is None or state.next_due_at > now:
                 return None
             due_at = state.next_due_at
-            incident = repo.get_incident(session, incident_id)
             status = Status(incident.status)
             kind = reminder_kind(status)
             follow = self._follow_up(incident, kind, now)
@@ -216,7 +222,7 @@ class ReminderService:
             if kind is None or not incident.channel_id:
                 log.info("reminder_dropped", incident=incident.reference, status=status.value)
             else:
-                self._send(session, incident, kind, now)
+                self._send(session, state, incident, kind, now)
         self.sink.schedule(incident_id, follow)
         return Fired(incident_id, kind or ReminderKind.UPDATE, due_at, now)
 
@@ -228,7 +234,12 @@ class ReminderService:
         return None
 
     def _send(
-        self, session: Session, incident: Incident, kind: ReminderKind, now: datetime
+        self,
+        session: Session,
+        state: ReminderState,
+        incident: Incident,
+        kind: ReminderKind,
+        now: datetime,
     ) -> None:
         assert incident.id is not None and incident.channel_id is not None
         bind_request(incident=incident.reference)
@@ -254,8 +265,7 @@ class ReminderService:
             # Raising rolls the claim back, so the next tick or job tries again.
             log.warning("reminder_post_failed", error=error.error)
             raise
-        state = session.get(ReminderState, incident.id)
-        assert state is not None
+        # The claim was a bulk UPDATE: only this attribute is flushed from the loaded row.
         state.last_reminder_ts = posted.ts
         session.add(state)
         repo.record_event(
@@ -288,10 +298,7 @@ def _claim(
         )
         .execution_options(synchronize_session=False)
     )
-    claimed = getattr(result, "rowcount", 0) == 1
-    if claimed:
-        session.expire_all()
-    return claimed
+    return getattr(result, "rowcount", 0) == 1
 
 
 def _mention(user_id: str | None) -> str:

@@ -101,6 +101,7 @@ class ReminderScheduler:
         )
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="reminder")
         self._stop = threading.Event()
+        self._sweeping = threading.Lock()
         self._thread: threading.Thread | None = None
         self._leading = False
         self._started = False
@@ -154,6 +155,7 @@ class ReminderScheduler:
             jobstore="local",
             replace_existing=True,
             next_run_time=datetime.now(UTC),
+            max_instances=2,  # a long sweep makes the next one return at once, not warn
         )
         self.scheduler.resume()
         log.info("scheduler_leading")
@@ -198,7 +200,12 @@ class ReminderScheduler:
             return None
 
     def sweep(self) -> None:
-        self.tick(self.clock())
+        if not self._sweeping.acquire(blocking=False):
+            return
+        try:
+            self.tick(self.clock())
+        finally:
+            self._sweeping.release()
 
     def tick(self, now: datetime | None = None) -> list[Fired]:
         """Send every reminder due at `now` (default: the clock); returns what was sent."""
