@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
-from app.config import Settings
+from app.config import LogFormat, Settings
 from app.emulator import SlackEmulator
 from app.incidents.reminders import ReminderService
 from app.logging import configure_logging
@@ -175,7 +175,9 @@ def _seed(db: Database, emulator: RemoteEmulator, size: int) -> dict[str, int]:
     with db.session() as session:
         session.execute(insert(Incident), rows)
     with db.engine.connect() as connection:
-        ids = dict(connection.execute(text("SELECT channel_id, id FROM incident")).all())
+        ids: dict[Any, Any] = dict(
+            connection.execute(text("SELECT channel_id, id FROM incident")).all()
+        )
     return {str(channel): int(incident_id) for channel, incident_id in ids.items()}
 
 
@@ -270,7 +272,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=32, help="sending threads (PostgreSQL)")
     parser.add_argument("--idle", type=float, default=5.0, help="seconds of idle to measure")
     options = parser.parse_args()
-    configure_logging("console", "WARNING", [])
+    configure_logging(LogFormat.CONSOLE, "WARNING", [])
     kind = options.database
     if kind == "auto":
         kind = "postgres" if _postgres_reachable() else "sqlite"
