@@ -39,6 +39,7 @@ from app.emulator import SlackEmulator
 from app.incidents.reminders import ReminderService
 from app.logging import configure_logging
 from app.scheduler import ReminderScheduler
+from app.scheduler.leader import LeaderElection
 from app.slack.gateway import SlackGateway, create_web_client
 from app.store.database import Database
 from app.store.models import Incident, ReminderState
@@ -49,6 +50,7 @@ POSTGRES_URL = os.environ.get(
 
 
 REMINDER_MARK = ":alarm_clock:"
+SECONDS_PER_JOB = 0.008  # head room for writing one job before the first comes due
 
 
 class RemoteEmulator:
@@ -200,10 +202,14 @@ def run(size: int, kind: str, latency: float, rate: float, workers: int, idle: f
         )
         reminders.sink = scheduler
         emulator.ask("latency", latency)
+        # Another "replica" leads while the jobs are written, as when the incidents were
+        # declared over time; then it steps down and this scheduler takes over.
+        other_leader = LeaderElection(db.engine)
+        other_leader.try_acquire()
         scheduler.start()
         try:
             return _measure(
-                size, kind, db, emulator, scheduler, incident_of, rate, idle, scheduler.workers
+                size, kind, db, emulator, scheduler, other_leader, incident_of, rate, idle
             )
         finally:
             scheduler.stop()
@@ -217,14 +223,13 @@ def _measure(
     db: Database,
     emulator: RemoteEmulator,
     scheduler: ReminderScheduler,
+    other_leader: LeaderElection,
     incident_of: dict[str, int],
     rate: float,
     idle: float,
-    workers: int,
 ) -> Result:
     # Jobs are written first (as declaring would), then come due at `rate` per second.
-    lead = 2.0 + size / 2000
-    first_due = datetime.now(UTC) + timedelta(seconds=lead + size * 0.004)
+    first_due = datetime.now(UTC) + timedelta(seconds=5 + size * SECONDS_PER_JOB)
     due = {
         incident_id: first_due + timedelta(seconds=index / rate)
         for index, incident_id in enumerate(sorted(incident_of.values()))
@@ -238,6 +243,9 @@ def _measure(
     for incident_id, when in due.items():
         scheduler.schedule(incident_id, when)
     schedule_s = time.perf_counter() - started
+    other_leader.release()
+    if datetime.now(UTC) > first_due:
+        print(f"warning: writing jobs took {schedule_s:.0f} s, past the first due time")
     deadline = time.monotonic() + (max(due.values()) - datetime.now(UTC)).total_seconds() + 120
     while len(emulator.ask("reminders")) < size and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -253,7 +261,7 @@ def _measure(
     return Result(
         size=size,
         database=kind,
-        workers=workers,
+        workers=scheduler.workers,
         schedule_s=schedule_s,
         p50_ms=statistics.median(ordered) * 1000,
         p99_ms=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
