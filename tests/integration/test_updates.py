@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,9 +13,12 @@ from sqlmodel import col
 from app.config import Settings
 from app.emulator import SlackEmulator
 from app.runtime import Runtime, build_runtime
-from app.store.models import StakeholderUpdate
+from app.server import HttpServer
+from app.store.models import Incident, StakeholderUpdate
+from tests.conftest import SIGNING_SECRET
 from tests.support.clock import FakeClock
 from tests.support.driver import SlackDriver
+from tests.support.replicas import wait_for
 from tests.support.updates import (
     NUDGE_MARK,
     UPDATE_MARK,
@@ -265,9 +269,6 @@ def test_outsiders_cannot_post_updates(
 def test_restart_with_an_overdue_reminder_sends_it_once(
     settings: Settings, emulator: SlackEmulator, alice: str
 ) -> None:
-    from app.server import HttpServer
-    from tests.conftest import SIGNING_SECRET
-
     clock = FakeClock()
     start = clock()
     first = build_runtime(settings, clock=clock)
@@ -293,7 +294,26 @@ def test_restart_with_an_overdue_reminder_sends_it_once(
 
 def _card_ts(runtime: Runtime) -> str | None:
     with runtime.db.session() as session:
-        from app.store.models import Incident
-
         incident = session.execute(select(Incident).order_by(col(Incident.id))).scalars().first()
         return incident.card_ts if incident else None
+
+
+def test_background_scheduler_on_sqlite_leads_alone_and_fires_overdue_once(
+    settings: Settings, emulator: SlackEmulator, alice: str
+) -> None:
+    first = build_runtime(settings, clock=FakeClock(datetime.now(UTC) - timedelta(hours=3)))
+    http = HttpServer(first.web, host="127.0.0.1", port=0, threads=2, max_body_bytes=1 << 20)
+    http.start()
+    incident = declare(SlackDriver(http.url, SIGNING_SECRET, emulator, first), first.db, alice)
+    http.stop()
+    first.close()
+
+    second = build_runtime(settings)
+    second.start_scheduler()
+    try:
+        wait_for(lambda: second.scheduler.is_leader, 5, "the only process to lead")
+        wait_for(lambda: len(reminders(emulator, incident)) > 0, 10, "the overdue reminder")
+        time.sleep(2.5)
+        assert len(reminders(emulator, incident)) == 1
+    finally:
+        second.close()
