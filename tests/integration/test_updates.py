@@ -317,3 +317,17 @@ def test_background_scheduler_on_sqlite_leads_alone_and_fires_overdue_once(
         assert len(reminders(emulator, incident)) == 1
     finally:
         second.close()
+
+
+def test_a_retried_submission_posts_one_update(
+    slack: SlackDriver, runtime: Runtime, alice: str, emulator: SlackEmulator
+) -> None:
+    incident = declare(slack, runtime.db, alice)
+    view = open_update_form(slack, incident, alice)
+    values = form_values("Payments failing", "Rolling back", "30")
+    for _ in range(2):  # Slack retries a submission it did not see acknowledged
+        assert slack.submit(view, values, user=alice).status == 200
+    with runtime.db.session() as session:
+        assert len(session.execute(select(StakeholderUpdate)).all()) == 1
+    assert incident.channel_id is not None
+    assert len(messages_marked(emulator, incident.channel_id, UPDATE_MARK)) == 1
