@@ -84,6 +84,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if http:
         settings.require("slack_signing_secret")
     runtime = build_runtime(settings)
+    runtime.start_scheduler()
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -8,13 +8,16 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from app.config import Settings
+from app.incidents.reminders import Clock
 from app.maintenance import Maintenance
 from app.metrics import Metrics
+from app.scheduler import ReminderScheduler
 from app.services import Services
 from app.slack.bolt_app import create_bolt_app
 from app.slack.executor import ListenerExecutor
 from app.slack.gateway import SlackGateway, create_web_client
 from app.store.database import Database
+from app.store.types import utcnow
 from app.web import FirebreakWeb
 
 
@@ -24,6 +27,7 @@ class Runtime:
     bolt: App
     executor: ListenerExecutor
     web: FirebreakWeb
+    scheduler: ReminderScheduler
     maintenance: Maintenance | None = None
 
     @property
@@ -44,8 +48,13 @@ class Runtime:
             self.maintenance = Maintenance(self.services)
             self.maintenance.start()
 
+    def start_scheduler(self) -> None:
+        """Run reminders in the background (leader election decides which replica sends)."""
+        self.scheduler.start()
+
     def close(self, timeout: float = 30.0) -> None:
-        """Finish in-flight work, then let go of the database."""
+        """Stop the background work, finish in-flight requests, then let go of the database."""
+        self.scheduler.stop()
         if self.maintenance is not None:
             self.maintenance.stop(timeout)
         self.executor.wait_idle(timeout)
@@ -53,7 +62,7 @@ class Runtime:
         self.db.dispose()
 
 
-def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = utcnow) -> Runtime:
     db = Database(settings.database_url)
     if migrate:
         db.migrate()
@@ -61,9 +70,13 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     client: WebClient = create_web_client(token, settings.slack_api_url)
     metrics = Metrics()
     slack = SlackGateway(client, observer=metrics.observe_slack_call)
-    services = Services(settings=settings, db=db, slack=slack, metrics=metrics)
+    services = Services(settings=settings, db=db, slack=slack, metrics=metrics, clock=clock)
     metrics.watch_open_incidents(services.incidents.open_counts)
+    scheduler = ReminderScheduler(services.reminders, db.engine, clock=clock)
+    services.incidents.schedule = scheduler
+    services.reminders.sink = scheduler
+    services.updates.sink = scheduler
     executor = ListenerExecutor(max_workers=max(4, settings.http_threads * 2))
     bolt = create_bolt_app(settings, services, client, executor)
     web = FirebreakWeb(bolt, services, accept_slack=settings.slack_signing_secret is not None)
-    return Runtime(services=services, bolt=bolt, executor=executor, web=web)
+    return Runtime(services=services, bolt=bolt, executor=executor, web=web, scheduler=scheduler)

@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from app.config import Settings
 from app.incidents.actions import ActionItemService
 from app.incidents.provisioning import Provisioner
+from app.incidents.reminders import Clock, ReminderService
 from app.incidents.service import IncidentService
 from app.incidents.timeline import TimelineService
+from app.incidents.updates import UpdateService
 from app.metrics import Metrics
 from app.slack.gateway import SlackGateway
 from app.store.database import Database
+from app.store.types import utcnow
 
 
 @dataclass
@@ -20,13 +23,26 @@ class Services:
     db: Database
     slack: SlackGateway
     metrics: Metrics = field(default_factory=Metrics)
+    clock: Clock = utcnow
     incidents: IncidentService = field(init=False)
     provisioner: Provisioner = field(init=False)
     timeline: TimelineService = field(init=False)
     actions: ActionItemService = field(init=False)
+    reminders: ReminderService = field(init=False)
+    updates: UpdateService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.incidents = IncidentService(self.settings, self.db, self.slack)
+        self.incidents = IncidentService(self.settings, self.db, self.slack, self.clock)
         self.provisioner = Provisioner(self.settings, self.db, self.slack)
         self.timeline = TimelineService(self.db, self.slack)
         self.actions = ActionItemService(self.db)
+        self.reminders = ReminderService(
+            self.settings,
+            self.db,
+            self.slack,
+            self.clock,
+            on_update_reminder=self.metrics.reminders_sent.inc,
+        )
+        self.updates = UpdateService(
+            self.settings, self.db, self.slack, self.incidents, self.clock, self.incidents.schedule
+        )

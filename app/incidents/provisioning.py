@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 
 from app.config import Settings
 from app.incidents import repository as repo
+from app.incidents.reminders import next_due
 from app.incidents.rules import channel_name
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import bind_request, get_logger
@@ -223,7 +224,10 @@ class Provisioner:
 
     def _snapshot(self, incident: Incident) -> IncidentSnapshot:
         with self.db.session() as session:
-            return IncidentSnapshot.of(incident, repo.current_roles(session, incident.id or 0))
+            incident_id = incident.id or 0
+            return IncidentSnapshot.of(
+                incident, repo.current_roles(session, incident_id), next_due(session, incident_id)
+            )
 
     # --- the steps ----------------------------------------------------------------------
 

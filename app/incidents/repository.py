@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from app.incidents.errors import NotFound
-from app.store.models import Incident, RoleAssignment, TimelineEvent
+from app.store.models import Incident, RoleAssignment, StakeholderUpdate, TimelineEvent
 from app.store.types import utcnow
 
 
@@ -184,3 +184,12 @@ def timeline(session: Session, incident_id: int) -> Sequence[TimelineEvent]:
         .scalars()
         .all()
     )
+
+
+def latest_update(session: Session, incident_id: int) -> StakeholderUpdate | None:
+    return session.execute(
+        select(StakeholderUpdate)
+        .where(col(StakeholderUpdate.incident_id) == incident_id)
+        .order_by(col(StakeholderUpdate.posted_at).desc(), col(StakeholderUpdate.id).desc())
+        .limit(1)
+    ).scalar_one_or_none()

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.config import Settings
+from app.incidents import reminders
 from app.incidents import repository as repo
 from app.incidents.errors import InvalidInput, NotAllowed, NotFound
 from app.incidents.rules import (
@@ -69,6 +70,7 @@ class IncidentService:
         self.db = db
         self.slack = slack
         self.clock = clock
+        self.schedule: reminders.ScheduleSink = reminders.NoSchedule()
 
     # --- reading ------------------------------------------------------------------------
 
@@ -78,7 +80,14 @@ class IncidentService:
 
     def _snapshot(self, session: Session, incident: Incident) -> IncidentSnapshot:
         assert incident.id is not None
-        return IncidentSnapshot.of(incident, repo.current_roles(session, incident.id))
+        return IncidentSnapshot.of(
+            incident,
+            repo.current_roles(session, incident.id),
+            reminders.next_due(session, incident.id) if incident.is_open else None,
+        )
+
+    def _cadence(self, severity: str) -> int:
+        return reminders.cadence_minutes(self.settings, severity)
 
     def for_channel(self, channel_id: str) -> IncidentSnapshot | None:
         with self.db.session() as session:
@@ -177,7 +186,10 @@ class IncidentService:
                     occurred_at=now,
                     data={"role": "commander", "user": request.user_id},
                 )
+            due = reminders.after_minutes(now, self._cadence(severity))
+            reminders.set_due(session, incident.id, due)
             snapshot = self._snapshot(session, incident)
+        self.schedule.schedule(snapshot.id, due)
         bind_request(incident=snapshot.reference)
         log.info("incident_declared", severity=severity, private=request.private)
         return snapshot
@@ -263,7 +275,14 @@ class IncidentService:
                 occurred_at=now,
                 data={"from": old, "to": severity},
             )
+            due = reminders.next_due(session, incident_id)
+            if stored.is_open:
+                due = reminders.due_after_severity_change(
+                    stored.last_update_at or stored.declared_at, self._cadence(severity), now
+                )
+                reminders.set_due(session, incident_id, due)
             snapshot = self._snapshot(session, stored)
+        self.schedule.schedule(incident_id, due)
         change = self._announce_change(snapshot, summary)
         if is_escalation(old, severity, self.settings.severity_names) and self._is_major(severity):
             self._broadcast_escalation(snapshot, actor)
@@ -280,6 +299,15 @@ class IncidentService:
                 return Change(self._snapshot(session, stored), False, f"Already {status.label}.")
             _apply_status(stored, status, now)
             session.add(stored)
+            due = reminders.due_after_status_change(
+                status,
+                now=now,
+                cadence=self._cadence(stored.severity),
+                nudge_days=self.settings.postmortem_nudge_days,
+                was_open=old.is_open,
+                current_due=reminders.next_due(session, incident_id),
+            )
+            reminders.set_due(session, incident_id, due)
             direction = " (back)" if is_backwards(old, status) else ""
             summary = f"<@{actor}> moved status from {old.label} to {status.label}{direction}"
             repo.record_event(
@@ -293,6 +321,7 @@ class IncidentService:
                 data={"from": old.value, "to": status.value, "backwards": bool(direction)},
             )
             snapshot = self._snapshot(session, stored)
+        self.schedule.schedule(incident_id, due)
         change = self._announce_change(snapshot, summary)
         if status is Status.RESOLVED:
             self._tell_stakeholders(snapshot, blocks.resolved_notice(snapshot, actor))
@@ -329,12 +358,13 @@ class IncidentService:
                 )
             )
         if incident.announcement_channel_id and incident.announcement_ts:
+            latest = self._latest_update_line(incident.id)
             self._quietly(
                 lambda: self.slack.update(
                     incident.announcement_channel_id or "",
                     incident.announcement_ts or "",
                     blocks.announcement_text(incident),
-                    blocks.announcement(incident),
+                    blocks.announcement(incident, latest),
                 )
             )
 
@@ -342,6 +372,14 @@ class IncidentService:
         with self.db.session() as session:
             stored = repo.get_incident(session, incident_id)
             return stored.card_ts, stored.announcement_ts
+
+    def _latest_update_line(self, incident_id: int) -> str | None:
+        """The announcement root keeps showing the latest stakeholder update."""
+        with self.db.session() as session:
+            latest = repo.latest_update(session, incident_id)
+        if latest is None:
+            return None
+        return f"{Status(latest.status).label}: {latest.what_we_know[:300]}"
 
     def _broadcast_escalation(self, incident: IncidentSnapshot, actor: str) -> None:
         if incident.is_private or not incident.announcement_ts:

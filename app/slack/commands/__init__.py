@@ -3,6 +3,7 @@
 from app.slack.commands import (
     incident,  # noqa: F401  (registers declare, list, role, ...)
     timeline,  # noqa: F401  (registers note, action, actions, export)
+    updates,  # noqa: F401  (registers update)
 )
 from app.slack.commands.router import SUBCOMMANDS, CommandContext, dispatch, subcommand
 

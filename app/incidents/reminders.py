@@ -1,0 +1,309 @@
+"""When stakeholder updates are due, and the reminders that chase them.
+
+The pure cadence rules come first (no I/O). `ReminderService` below applies them: each
+open incident has one `reminder_state` row whose `next_due_at` is the truth about when
+the next reminder fires. Sending a reminder claims the row with a conditional UPDATE on
+`next_due_at`, so of several replicas (or a sweep and a job in one) only one sends it.
+After resolution the same row holds the postmortem nudge, so no other table is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlmodel import Session, col
+
+from app.config import Settings
+from app.incidents import repository as repo
+from app.incidents.rules import Status
+from app.logging import bind_request, get_logger
+from app.slack import update_blocks
+from app.slack.gateway import SlackCallError, SlackGateway
+from app.store.database import Database
+from app.store.models import Incident, ReminderState
+from app.store.types import utcnow
+
+log = get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+# --- pure rules --------------------------------------------------------------------------
+
+
+class ReminderKind(StrEnum):
+    UPDATE = "update"
+    POSTMORTEM = "postmortem"
+
+
+def cadence_minutes(settings: Settings, severity: str) -> int:
+    """Minutes between stakeholder updates for `severity`; 0 means no reminders."""
+    try:
+        return settings.severity(severity).update_minutes
+    except KeyError:
+        return 0
+
+
+def after_minutes(moment: datetime, minutes: int) -> datetime | None:
+    return moment + timedelta(minutes=minutes) if minutes > 0 else None
+
+
+def due_after_update(posted_at: datetime, next_update_minutes: int) -> datetime | None:
+    """An update restarts the clock from the moment it was posted."""
+    return after_minutes(posted_at, next_update_minutes)
+
+
+def due_after_reminder(sent_at: datetime, cadence: int) -> datetime | None:
+    """An unanswered reminder repeats a cadence after it was sent, never in a burst.
+
+    Counting from the send time (not the missed due time) means a bot that was down for
+    several periods sends one reminder on start, not one per missed period.
+    """
+    return after_minutes(sent_at, cadence)
+
+
+def due_after_severity_change(
+    last_update_or_declared: datetime, cadence: int, now: datetime
+) -> datetime | None:
+    """The new cadence counts from the last update; already overdue means due now."""
+    due = after_minutes(last_update_or_declared, cadence)
+    return max(due, now) if due is not None else None
+
+
+def snoozed_until(now: datetime, snooze_minutes: int) -> datetime:
+    return now + timedelta(minutes=snooze_minutes)
+
+
+def postmortem_nudge_at(resolved_at: datetime, nudge_days: int) -> datetime | None:
+    return resolved_at + timedelta(days=nudge_days) if nudge_days > 0 else None
+
+
+def due_after_status_change(
+    status: Status,
+    *,
+    now: datetime,
+    cadence: int,
+    nudge_days: int,
+    was_open: bool,
+    current_due: datetime | None,
+) -> datetime | None:
+    """Resolving swaps update reminders for the postmortem nudge; closing stops both;
+    reopening restarts update reminders from now."""
+    if status is Status.CLOSED:
+        return None
+    if status is Status.RESOLVED:
+        return postmortem_nudge_at(now, nudge_days)
+    return after_minutes(now, cadence) if not was_open else current_due
+
+
+def reminder_kind(status: Status) -> ReminderKind | None:
+    if status.is_open:
+        return ReminderKind.UPDATE
+    return ReminderKind.POSTMORTEM if status is Status.RESOLVED else None
+
+
+def reminder_recipient(roles: dict[str, str], kind: ReminderKind) -> str | None:
+    """Update reminders go to the comms lead, else the commander; nudges to the commander."""
+    if kind is ReminderKind.UPDATE and roles.get("comms"):
+        return roles["comms"]
+    return roles.get("commander")
+
+
+# --- scheduling hook ---------------------------------------------------------------------
+
+
+class ScheduleSink(Protocol):
+    """Told after a commit that an incident's next reminder moved (None: no reminder)."""
+
+    def schedule(self, incident_id: int, due: datetime | None) -> None: ...
+
+
+class NoSchedule:
+    def schedule(self, incident_id: int, due: datetime | None) -> None:
+        return None
+
+
+def set_due(session: Session, incident_id: int, due: datetime | None) -> None:
+    """Write the next due time in the caller's transaction (the change's own)."""
+    state = session.get(ReminderState, incident_id)
+    if state is None:
+        session.add(ReminderState(incident_id=incident_id, next_due_at=due))
+        return
+    state.next_due_at = due
+    session.add(state)
+
+
+def next_due(session: Session, incident_id: int) -> datetime | None:
+    state = session.get(ReminderState, incident_id)
+    return state.next_due_at if state else None
+
+
+# --- sending -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fired:
+    incident_id: int
+    kind: ReminderKind
+    due_at: datetime
+    sent_at: datetime
+
+
+class ReminderService:
+    """Sends the reminders that are due; every replica may call it, one send wins."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        slack: SlackGateway,
+        clock: Clock = utcnow,
+        sink: ScheduleSink | None = None,
+        on_update_reminder: Callable[[], object] = lambda: None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.slack = slack
+        self.clock = clock
+        self.sink: ScheduleSink = sink or NoSchedule()
+        self.on_update_reminder = on_update_reminder
+
+    def due(self, now: datetime, limit: int = 5000) -> Sequence[int]:
+        with self.db.session() as session:
+            return (
+                session.execute(
+                    select(col(ReminderState.incident_id))
+                    .where(col(ReminderState.next_due_at) <= now)
+                    .order_by(col(ReminderState.next_due_at))
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+
+    def scheduled(self) -> list[tuple[int, datetime]]:
+        """Every pending reminder, to rebuild scheduler jobs from the database."""
+        with self.db.session() as session:
+            rows = session.execute(
+                select(col(ReminderState.incident_id), col(ReminderState.next_due_at)).where(
+                    col(ReminderState.next_due_at).is_not(None)
+                )
+            ).all()
+        return [(incident_id, due) for incident_id, due in rows]
+
+    def fire(self, incident_id: int, now: datetime | None = None) -> Fired | None:
+        """Send this incident's reminder if it is due and nobody sent it yet.
+
+        The conditional UPDATE holds the row until the transaction ends, and the message is
+        posted inside that transaction: a replica that dies mid-send rolls the claim back
+        (the next leader sends it), a second claimer waits and then finds nothing to claim.
+        """
+        now = now or self.clock()
+        with self.db.session() as session:
+            row = session.execute(
+                select(ReminderState, Incident)
+                .join(Incident, col(Incident.id) == col(ReminderState.incident_id))
+                .where(col(ReminderState.incident_id) == incident_id)
+            ).first()
+            if row is None:
+                return None
+            state, incident = row
+            if state.next_due_at is None or state.next_due_at > now:
+                return None
+            due_at = state.next_due_at
+            status = Status(incident.status)
+            kind = reminder_kind(status)
+            follow = self._follow_up(incident, kind, now)
+            if not _claim(session, incident_id, due_at, follow, now):
+                return None
+            if kind is None or not incident.channel_id:
+                log.info("reminder_dropped", incident=incident.reference, status=status.value)
+            else:
+                self._send(session, state, incident, kind, now)
+        self.sink.schedule(incident_id, follow)
+        return Fired(incident_id, kind or ReminderKind.UPDATE, due_at, now)
+
+    def _follow_up(
+        self, incident: Incident, kind: ReminderKind | None, now: datetime
+    ) -> datetime | None:
+        if kind is ReminderKind.UPDATE:
+            return due_after_reminder(now, cadence_minutes(self.settings, incident.severity))
+        return None
+
+    def _send(
+        self,
+        session: Session,
+        state: ReminderState,
+        incident: Incident,
+        kind: ReminderKind,
+        now: datetime,
+    ) -> None:
+        assert incident.id is not None and incident.channel_id is not None
+        bind_request(incident=incident.reference)
+        roles = repo.current_roles(session, incident.id)
+        recipient = reminder_recipient(roles, kind)
+        if kind is ReminderKind.UPDATE:
+            text, message = update_blocks.update_reminder(
+                incident.id,
+                incident.reference,
+                recipient,
+                incident.last_update_at,
+                self.settings.snooze_minutes,
+            )
+            event_text = f"Reminded {_mention(recipient)} that a stakeholder update is due"
+        else:
+            text, message = update_blocks.postmortem_nudge(
+                incident.reference, recipient, self.settings.postmortem_nudge_days
+            )
+            event_text = f"Nudged {_mention(recipient)} to schedule the postmortem review"
+        try:
+            posted = self.slack.post(incident.channel_id, text, message)
+        except SlackCallError as error:
+            # Raising rolls the claim back, so the next tick or job tries again.
+            log.warning("reminder_post_failed", error=error.error)
+            raise
+        # The claim was a bulk UPDATE: only this attribute is flushed from the loaded row.
+        state.last_reminder_ts = posted.ts
+        session.add(state)
+        repo.record_event(
+            session,
+            incident.id,
+            "reminder_sent" if kind is ReminderKind.UPDATE else "postmortem_nudge_sent",
+            source="reminder",
+            actor_id=None,
+            text=event_text,
+            occurred_at=now,
+            data={"recipient": recipient, "kind": kind.value},
+            message_ts=posted.ts,
+        )
+        log.info("reminder_sent", kind=kind.value, recipient=recipient)
+        if kind is ReminderKind.UPDATE:
+            self.on_update_reminder()
+
+
+def _claim(
+    session: Session, incident_id: int, due_at: datetime, follow: datetime | None, now: datetime
+) -> bool:
+    result = session.execute(
+        update(ReminderState)
+        .where(
+            col(ReminderState.incident_id) == incident_id,
+            col(ReminderState.next_due_at) == due_at,
+        )
+        .values(
+            next_due_at=follow,
+            last_sent_at=now,
+            sent_count=col(ReminderState.sent_count) + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+def _mention(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "nobody (no commander)"

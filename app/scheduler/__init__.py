@@ -1,0 +1,5 @@
+"""Runs reminders on time: leader election, the persistent job store, the runner."""
+
+from app.scheduler.runner import ReminderScheduler
+
+__all__ = ["ReminderScheduler"]

@@ -1,0 +1,81 @@
+"""Stakeholder updates: the "Post update" and "Snooze" buttons and the update modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from app.incidents.errors import IncidentError
+from app.incidents.updates import UpdateRequest, validate_update
+from app.logging import get_logger
+from app.services import Services
+from app.slack import blocks, update_blocks
+from app.slack.gateway import SlackCallError
+
+log = get_logger(__name__)
+
+
+def _tell(respond: Respond, text: str) -> None:
+    if text:
+        respond(response_type="ephemeral", replace_original=False, text=text)
+
+
+def _state(values: dict[str, Any], block_id: str) -> dict[str, Any]:
+    value: dict[str, Any] = values.get(block_id, {}).get("value", {})
+    return value
+
+
+def update_request(body: dict[str, Any], view: dict[str, Any]) -> UpdateRequest:
+    values = view["state"]["values"]
+    status = (_state(values, "status").get("selected_option") or {}).get("value", "")
+    return UpdateRequest(
+        incident_id=int(view.get("private_metadata") or 0),
+        user_id=body["user"]["id"],
+        status=status,
+        what_we_know=_state(values, "know").get("value") or "",
+        what_we_are_doing=_state(values, "doing").get("value") or "",
+        next_update_minutes=str(_state(values, "next").get("value") or ""),
+        request_key=f"view:{view['id']}:{view.get('hash', '')}",
+    )
+
+
+def register(app: App, services: Services) -> None:
+    @app.action(blocks.POST_UPDATE_ACTION)
+    def post_update_pressed(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        try:
+            services.updates.open_modal(
+                body["trigger_id"], int(action["value"]), body["user"]["id"]
+            )
+        except IncidentError as error:
+            _tell(respond, str(error))
+        except SlackCallError as error:
+            log.warning("update_modal_failed", error=error.error)
+            _tell(respond, f"Slack did not open the form ({error.error}); try again.")
+
+    @app.action(update_blocks.SNOOZE_ACTION)
+    def snooze_pressed(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        key = f"snooze:{action.get('action_ts', '')}:{body['user']['id']}"
+        try:
+            _tell(respond, services.updates.snooze(int(action["value"]), body["user"]["id"], key))
+        except IncidentError as error:
+            _tell(respond, str(error))
+
+    @app.view(update_blocks.UPDATE_CALLBACK)
+    def update_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        request = update_request(body, view)
+        errors = validate_update(request)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        try:
+            services.updates.post(request)
+        except IncidentError as error:
+            services.slack.post(request.user_id, f"Your update was not posted: {error}")

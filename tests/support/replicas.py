@@ -1,0 +1,123 @@
+"""Running Firebreak as separate `firebreak serve` processes against one database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from app.emulator import SlackEmulator
+from tests.support import payloads
+from tests.support.driver import FORM, HttpResult, http_request
+from tests.support.signing import signed_headers
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Replica:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def healthy(self) -> bool:
+        try:
+            return http_request(self.url + "/healthz").status == 200
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def start_replica(
+    name: str, emulator: SlackEmulator, database_url: str, signing_secret: str, log_dir: Path
+) -> Replica:
+    port = free_port()
+    separator = "&" if "?" in database_url else "?"
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": emulator.bot_token,
+        "SLACK_SIGNING_SECRET": signing_secret,
+        "SLACK_API_URL": emulator.api_url,
+        # The name shows in pg_stat_activity, so a test can see which replica leads.
+        "DATABASE_URL": f"{database_url}{separator}application_name={name}",
+        "FIREBREAK_LOG_FORMAT": "json",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("SLACK_APP_TOKEN", None)
+    command = [sys.executable, "-m", "app", "serve", "--http"]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    with (log_dir / f"{name}.log").open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=log_dir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return Replica(name, port, process)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def leader_name(engine: Engine) -> str | None:
+    """The application_name of the session holding the scheduler's advisory lock."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT a.application_name FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted"
+            )
+        ).first()
+    return str(row[0]) if row else None
+
+
+def send_command(
+    replica: Replica, emulator: SlackEmulator, secret: str, text_: str, user: str, channel: str
+) -> HttpResult:
+    fields = payloads.slash_command(
+        team_id=emulator.team_id,
+        user_id=user,
+        channel_id=channel,
+        text=text_,
+        trigger_id=emulator.new_trigger_id(),
+        response_url=emulator.new_response_url(),
+    )
+    body = payloads.form_body(fields)
+    return http_request(replica.url + "/slack/events", body, signed_headers(secret, body, FORM))
