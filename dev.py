@@ -36,7 +36,7 @@ def _run(*command: str | Path) -> None:
 
 
 def ensure_environment() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - runs before the version is known
         sys.exit("Firebreak needs Python 3.11 or newer")
     if STAMP.exists() and STAMP.read_text() == _fingerprint():
         return

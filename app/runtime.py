@@ -15,6 +15,12 @@ from app.slack.gateway import SlackGateway, create_web_client
 from app.store.database import Database
 from app.web import FirebreakWeb
 
+# Bolt calls a listener (and so its `ack()`) on this pool. A small pool fills up with
+# listeners waiting on Slack after their ack, and the next request's ack then queues
+# behind them: the Web API's latency lands in the HTTP response time. Threads start only
+# when none is idle, so a generous ceiling costs nothing at low load.
+LISTENER_THREADS = 256
+
 
 @dataclass
 class Runtime:
@@ -48,7 +54,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     client: WebClient = create_web_client(token, settings.slack_api_url)
     services = Services(settings=settings, db=db, slack=SlackGateway(client))
-    executor = ListenerExecutor(max_workers=max(4, settings.http_threads * 2))
+    executor = ListenerExecutor(max_workers=LISTENER_THREADS)
     bolt = create_bolt_app(settings, services, client, executor)
     web = FirebreakWeb(bolt, db, settings.max_body_bytes)
     return Runtime(services=services, bolt=bolt, executor=executor, web=web)

@@ -1,0 +1,169 @@
+"""How fast Firebreak answers Slack's HTTP requests (the ack) under a steady load.
+
+`python -m benchmarks.ack_latency` — N responders send `/incident` commands, card button
+presses and declaration modal submissions, signed, at a fixed total rate; the table gives
+the time to the HTTP 200 per kind. Slack's Web API latency must not show here: the
+listeners ack before they call Slack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from app.slack import blocks
+from app.store.models import Incident
+from benchmarks.harness import (
+    Firebreak,
+    Timed,
+    common_arguments,
+    firebreak,
+    print_parameters,
+    print_table,
+    summary_ms,
+)
+
+KINDS = ("command", "button", "submission")
+SEED_INCIDENTS = 5
+
+
+def _seed(app: Firebreak) -> list[tuple[int, str, str]]:
+    """A few declared incidents for the buttons to press: (id, channel, commander)."""
+    for number in range(SEED_INCIDENTS):
+        app.post("seed", app.declare_body(f"Seed incident {number}", app.users[0]))
+    app.wait_idle()
+    with app.db.session() as session:
+        rows = session.execute(
+            select(col(Incident.id), col(Incident.channel_id), col(Incident.declared_by)).where(
+                col(Incident.setup_complete)
+            )
+        ).all()
+    return [(int(i), str(c), str(u)) for i, c, u in rows]
+
+
+def _request_maker(app: Firebreak, incidents: list[tuple[int, str, str]]) -> Callable[[int], Timed]:
+    severities = itertools.cycle(["SEV3", "SEV2"])
+    general = app.emu.channel_by_name("general").id
+
+    def make(index: int) -> Timed:
+        kind = KINDS[index % len(KINDS)]
+        user = random.choice(app.users)
+        if kind == "command":
+            return app.post(kind, app.command_body("", user, general))
+        if kind == "button":
+            incident_id, channel, commander = random.choice(incidents)
+            action = {
+                "type": "static_select",
+                "action_id": blocks.SEVERITY_ACTION,
+                "block_id": f"controls:{incident_id}",
+                "selected_option": {"value": next(severities)},
+            }
+            return app.post(kind, app.action_body(action, commander, channel))
+        return app.post(kind, app.declare_body(f"Load test incident {index}", user))
+
+    return make
+
+
+def run_load(
+    make: Callable[[int], Timed], responders: int, rate: float, seconds: float
+) -> tuple[list[Timed], float]:
+    """Open-loop load: request i is due at start + i / rate, sent by responder i % N.
+
+    Returns the results and the worst lateness of a send (a responder still waiting for
+    its previous answer sends late; a large value means the rate was not reached).
+    """
+    total = int(rate * seconds)
+    results: list[Timed] = []
+    lateness = [0.0]
+    lock = threading.Lock()
+    start = time.perf_counter() + 0.5
+
+    def responder(first: int) -> None:
+        for index in range(first, total, responders):
+            due = start + index / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            late = time.perf_counter() - due
+            timed = make(index)
+            with lock:
+                results.append(timed)
+                lateness[0] = max(lateness[0], late)
+
+    threads = [threading.Thread(target=responder, args=(n,)) for n in range(responders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, lateness[0]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ack_latency", description=__doc__)
+    parser.add_argument("--responders", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=100.0, help="requests per second")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--http-threads", type=int, default=8)
+    common_arguments(parser)
+    options = parser.parse_args(argv)
+
+    with firebreak(
+        options.latency_ms, options.database_url, http_threads=options.http_threads
+    ) as app:
+        incidents = _seed(app)
+        app.emu.reset_calls()
+        app.served()
+        results, lateness = run_load(
+            _request_maker(app, incidents), options.responders, options.rate, options.seconds
+        )
+        served = app.served()
+        idle_started = time.perf_counter()
+        idle = app.wait_idle()
+        drain = time.perf_counter() - idle_started
+        with app.db.session() as session:
+            declared = session.execute(select(func.count()).select_from(Incident)).scalar_one()
+            ready = session.execute(
+                select(func.count()).select_from(Incident).where(col(Incident.setup_complete))
+            ).scalar_one()
+        api_calls = len(app.emu.calls)
+
+    print_parameters(
+        "Ack latency: time from request sent to HTTP 200",
+        {
+            "command": "python -m benchmarks.ack_latency " + " ".join(argv or []),
+            "responders": options.responders,
+            "rate": f"{options.rate:g} requests/s for {options.seconds:g} s",
+            "Web API latency (emulator)": f"{options.latency_ms:g} ms per call",
+            "database": options.database_url or "SQLite (temporary file)",
+            "HTTP threads": options.http_threads,
+        },
+    )
+    rows: list[list[object]] = []
+    for kind in (*KINDS, "all"):
+        picked = [r for r in results if kind in ("all", r.kind)]
+        p50, p95, p99, worst, _ = summary_ms([r.seconds for r in picked if r.status == 200])
+        errors = sum(1 for r in picked if r.status != 200)
+        rows.append([kind, len(picked), p50, p95, p99, worst, errors])
+    print_table(["kind", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"], rows)
+    p50, p95, p99, worst, _ = summary_ms(served)
+    print(
+        f"\nserver side ({len(served)} requests): p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+        f"p99 {p99:.1f} ms, max {worst:.1f} ms"
+    )
+    print(f"worst send lateness: {lateness * 1000:.1f} ms")
+    print(
+        f"after the load: work finished {'in' if idle else 'NOT within'} {drain:.1f} s; "
+        f"{api_calls} Web API calls; incidents declared {declared - SEED_INCIDENTS}, "
+        f"channels ready {ready - SEED_INCIDENTS}"
+    )
+
+
+if __name__ == "__main__":
+    main()
