@@ -31,6 +31,7 @@ from benchmarks.harness import (
 )
 
 KINDS = ("command", "button", "submission")
+DEFAULT_MIX = "command=45,button=45,submission=10"
 SEED_INCIDENTS = 5
 
 
@@ -48,12 +49,31 @@ def _seed(app: Firebreak) -> list[tuple[int, str, str]]:
     return [(int(i), str(c), str(u)) for i, c, u in rows]
 
 
-def _request_maker(app: Firebreak, incidents: list[tuple[int, str, str]]) -> Callable[[int], Timed]:
+def parse_mix(text: str) -> list[str]:
+    """'command=45,button=45,submission=10' -> a 100-slot schedule of request kinds."""
+    weights = {}
+    for part in text.split(","):
+        kind, _, weight = part.partition("=")
+        if kind.strip() not in KINDS:
+            raise argparse.ArgumentTypeError(f"kinds are {', '.join(KINDS)}")
+        weights[kind.strip()] = int(weight)
+    slots = [kind for kind, weight in weights.items() for _ in range(weight)]
+    random.Random(7).shuffle(slots)
+    return slots
+
+
+def _shares(mix: list[str]) -> list[tuple[str, float]]:
+    return [(kind, 100 * mix.count(kind) / len(mix)) for kind in KINDS]
+
+
+def _request_maker(
+    app: Firebreak, incidents: list[tuple[int, str, str]], mix: list[str]
+) -> Callable[[int], Timed]:
     severities = itertools.cycle(["SEV3", "SEV2"])
     general = app.emu.channel_by_name("general").id
 
     def make(index: int) -> Timed:
-        kind = KINDS[index % len(KINDS)]
+        kind = mix[index % len(mix)]
         user = random.choice(app.users)
         if kind == "command":
             return app.post(kind, app.command_body("", user, general))
@@ -111,6 +131,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="requests per second")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--http-threads", type=int, default=8)
+    parser.add_argument(
+        "--mix",
+        type=parse_mix,
+        default=DEFAULT_MIX,
+        help=f"request kinds by weight ({DEFAULT_MIX})",
+    )
     common_arguments(parser)
     options = parser.parse_args(argv)
 
@@ -121,7 +147,10 @@ def main(argv: list[str] | None = None) -> None:
         app.emu.reset_calls()
         app.served()
         results, lateness = run_load(
-            _request_maker(app, incidents), options.responders, options.rate, options.seconds
+            _request_maker(app, incidents, options.mix),
+            options.responders,
+            options.rate,
+            options.seconds,
         )
         served = app.served()
         idle_started = time.perf_counter()
@@ -140,6 +169,7 @@ def main(argv: list[str] | None = None) -> None:
             "command": "python -m benchmarks.ack_latency " + " ".join(argv or []),
             "responders": options.responders,
             "rate": f"{options.rate:g} requests/s for {options.seconds:g} s",
+            "mix": ", ".join(f"{k} {share:g}%" for k, share in _shares(options.mix)),
             "Web API latency (emulator)": f"{options.latency_ms:g} ms per call",
             "database": options.database_url or "SQLite (temporary file)",
             "HTTP threads": options.http_threads,
