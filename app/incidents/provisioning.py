@@ -148,7 +148,10 @@ class Provisioner:
             done = [*incident.setup_steps, step]
             incident.setup_steps = done
             incident.setup_complete = all(s in done for s in STEPS)
-            incident.setup_error = None
+            # Another chain's failure stays on record until its own step succeeds.
+            failed_step = (incident.setup_error or "").partition(":")[0]
+            if incident.setup_complete or failed_step == step:
+                incident.setup_error = None
             session.add(incident)
             if incident.setup_complete:
                 repo.record_event(
