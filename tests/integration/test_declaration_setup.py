@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.emulator import SlackEmulator
 from app.runtime import Runtime
@@ -36,7 +37,10 @@ def _declare(slack: SlackDriver, title: str, user: str, *, wait: bool = True) ->
 
 def _incident(runtime: Runtime, title: str) -> Incident:
     with runtime.db.session() as session:
-        return session.execute(select(Incident).where(Incident.title == title)).scalar_one()
+        found: Incident = session.execute(
+            select(Incident).where(col(Incident.title) == title)
+        ).scalar_one()
+        return found
 
 
 def test_a_declaration_makes_eight_calls_once_the_announcement_channel_is_known(
@@ -122,6 +126,7 @@ def test_a_failed_step_stops_only_its_own_chain_and_resumes_later(
 
     incident = _incident(runtime, "Login loops")
     assert incident.setup_complete
+    assert incident.channel_id is not None
     assert [pin["ts"] for pin in emulator.pins(incident.channel_id)] == [incident.card_ts]
     assert len(emulator.calls_to("conversations.create")) == 1
     assert len(emulator.messages(announce_channel)) == 1
