@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import multiprocessing
 import random
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -27,6 +29,7 @@ from benchmarks.harness import (
     firebreak,
     print_parameters,
     print_table,
+    send,
     summary_ms,
 )
 
@@ -66,17 +69,17 @@ def _shares(mix: list[str]) -> list[tuple[str, float]]:
     return [(kind, 100 * mix.count(kind) / len(mix)) for kind in KINDS]
 
 
-def _request_maker(
+def _body_maker(
     app: Firebreak, incidents: list[tuple[int, str, str]], mix: list[str]
-) -> Callable[[int], Timed]:
+) -> Callable[[int], tuple[str, bytes]]:
     severities = itertools.cycle(["SEV3", "SEV2"])
     general = app.emu.channel_by_name("general").id
 
-    def make(index: int) -> Timed:
+    def make(index: int) -> tuple[str, bytes]:
         kind = mix[index % len(mix)]
         user = random.choice(app.users)
         if kind == "command":
-            return app.post(kind, app.command_body("", user, general))
+            return kind, app.command_body("", user, general)
         if kind == "button":
             incident_id, channel, commander = random.choice(incidents)
             action = {
@@ -85,44 +88,77 @@ def _request_maker(
                 "block_id": f"controls:{incident_id}",
                 "selected_option": {"value": next(severities)},
             }
-            return app.post(kind, app.action_body(action, commander, channel))
-        return app.post(kind, app.declare_body(f"Load test incident {index}", user))
+            return kind, app.action_body(action, commander, channel)
+        return kind, app.declare_body(f"Load test incident {index}", user)
 
     return make
 
 
-def run_load(
-    make: Callable[[int], Timed], responders: int, rate: float, seconds: float
-) -> tuple[list[Timed], float]:
-    """Open-loop load: request i is due at start + i / rate, sent by responder i % N.
-
-    Returns the results and the worst lateness of a send (a responder still waiting for
-    its previous answer sends late; a large value means the rate was not reached).
-    """
-    total = int(rate * seconds)
+def _responders(url: str, responders: int, rate: float, total: int, conn: Connection) -> None:
+    """Load-generator process: request i is due at start + i / rate, sent by responder
+    i % N (open loop). Bodies arrive from the parent a second ahead (their trigger ids
+    expire after 3 s); results and the worst lateness of a send go back at the end."""
+    start = float(conn.recv())
+    bodies: dict[int, tuple[str, bytes]] = {}
+    arrived = threading.Condition()
     results: list[Timed] = []
     lateness = [0.0]
-    lock = threading.Lock()
-    start = time.perf_counter() + 0.5
+
+    def receive() -> None:
+        while True:
+            batch = conn.recv()
+            with arrived:
+                bodies.update(batch)
+                arrived.notify_all()
+            if total - 1 in batch:
+                return
 
     def responder(first: int) -> None:
         for index in range(first, total, responders):
             due = start + index / rate
-            delay = due - time.perf_counter()
+            delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            late = time.perf_counter() - due
-            timed = make(index)
-            with lock:
+            with arrived:
+                arrived.wait_for(lambda i=index: i in bodies)  # type: ignore[misc]
+                kind, body = bodies.pop(index)
+            late = time.monotonic() - due
+            timed = send(url, kind, body)
+            with arrived:
                 results.append(timed)
                 lateness[0] = max(lateness[0], late)
 
-    threads = [threading.Thread(target=responder, args=(n,)) for n in range(responders)]
+    threads = [threading.Thread(target=receive)]
+    threads += [threading.Thread(target=responder, args=(n,)) for n in range(responders)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return results, lateness[0]
+    conn.send((results, lateness[0]))
+
+
+def run_load(
+    url: str, make: Callable[[int], tuple[str, bytes]], responders: int, rate: float, seconds: float
+) -> tuple[list[Timed], float]:
+    """Send the load from a process of its own, so it does not compete with the emulator
+    for this interpreter's lock; build the bodies here, one second ahead."""
+    total = int(rate * seconds)
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_responders, args=(url, responders, rate, total, child))
+    process.start()
+    start = time.monotonic() + 3.0
+    parent.send(start)
+    per_batch = max(1, int(rate))
+    for first in range(0, total, per_batch):
+        due = start + first / rate - 1.0
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        parent.send({i: make(i) for i in range(first, min(total, first + per_batch))})
+    results, lateness = parent.recv()
+    process.join(timeout=30)
+    return list(results), float(lateness)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,7 +183,8 @@ def main(argv: list[str] | None = None) -> None:
         app.emu.reset_calls()
         app.served()
         results, lateness = run_load(
-            _request_maker(app, incidents, options.mix),
+            app.url,
+            _body_maker(app, incidents, options.mix),
             options.responders,
             options.rate,
             options.seconds,

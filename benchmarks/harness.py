@@ -197,6 +197,25 @@ class Timed:
     started: float
 
 
+def send(url: str, kind: str, body: bytes, content_type: str = FORM) -> Timed:
+    """POST a body signed the way Slack signs it; time until the response is read."""
+    headers = signed_headers(SIGNING_SECRET, body, content_type)
+    request = urllib.request.Request(  # noqa: S310 - only ever 127.0.0.1
+        url, data=body, headers=headers, method="POST"
+    )
+    started = time.time()
+    clock = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            response.read()
+            status = int(response.status)
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except OSError:
+        status = 0
+    return Timed(kind, status, time.perf_counter() - clock, started)
+
+
 class Firebreak:
     """A running Firebreak (child process) wired to a Slack emulator in this process."""
 
@@ -262,21 +281,7 @@ class Firebreak:
     # ------------------------------------------------------------ requests
 
     def post(self, kind: str, body: bytes, content_type: str = FORM) -> Timed:
-        headers = signed_headers(SIGNING_SECRET, body, content_type)
-        request = urllib.request.Request(  # noqa: S310 - only ever 127.0.0.1
-            self.url, data=body, headers=headers, method="POST"
-        )
-        started = time.time()
-        clock = time.perf_counter()
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                response.read()
-                status = int(response.status)
-        except urllib.error.HTTPError as error:
-            status = error.code
-        except OSError:
-            status = 0
-        return Timed(kind, status, time.perf_counter() - clock, started)
+        return send(self.url, kind, body, content_type)
 
     def command_body(self, text: str, user: str, channel: str) -> bytes:
         fields = payloads.slash_command(
