@@ -20,6 +20,12 @@ from app.store.database import Database
 from app.store.types import utcnow
 from app.web import FirebreakWeb
 
+# Bolt calls a listener (and so its `ack()`) on this pool. A small pool fills up with
+# listeners waiting on Slack after their ack, and the next request's ack then queues
+# behind them: the Web API's latency lands in the HTTP response time. Threads start only
+# when none is idle, so a generous ceiling costs nothing at low load.
+LISTENER_THREADS = 256
+
 
 @dataclass
 class Runtime:
@@ -76,7 +82,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     services.incidents.schedule = scheduler
     services.reminders.sink = scheduler
     services.updates.sink = scheduler
-    executor = ListenerExecutor(max_workers=max(4, settings.http_threads * 2))
+    executor = ListenerExecutor(max_workers=LISTENER_THREADS)
     bolt = create_bolt_app(settings, services, client, executor)
     web = FirebreakWeb(bolt, services, accept_slack=settings.slack_signing_secret is not None)
     return Runtime(services=services, bolt=bolt, executor=executor, web=web, scheduler=scheduler)

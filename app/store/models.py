@@ -70,6 +70,11 @@ class Incident(SQLModel, table=True):
     # Declaring is a sequence of Slack calls; the names of the finished steps are kept so
     # that an interrupted declaration resumes where it stopped instead of starting over.
     setup_steps: list[str] = Field(default_factory=list, sa_type=JSON())
+    # Steps begun but maybe not finished: a message-posting step found here is checked
+    # against Slack before it posts again.
+    setup_attempted: list[str] = Field(
+        default_factory=list, sa_type=JSON(), sa_column_kwargs={"server_default": "[]"}
+    )
     setup_complete: bool = Field(default=False, index=True)
     setup_error: str | None = Field(default=None, sa_type=Text())
 

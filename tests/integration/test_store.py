@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Column, Integer, inspect, select
+from sqlalchemy import Column, Integer, inspect, select, text
 from sqlmodel import SQLModel, col
 
 from app.store.database import Database
@@ -68,6 +68,25 @@ def test_migrate_keeps_rows_and_is_repeatable(any_db: Database) -> None:
     with any_db.session() as session:
         titles = session.execute(select(col(Incident.title))).scalars().all()
         assert titles == ["Checkout is down"]
+
+
+def test_migrate_upgrades_an_existing_database_without_losing_rows(any_db: Database) -> None:
+    any_db.migrate("0001")
+    with any_db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO incident (team_id, number, title, summary, severity,"
+                " highest_severity, status, is_private, declared_by, declared_at, updated_at,"
+                " setup_steps, setup_complete) VALUES ('T1', 1, 'Old incident', '', 'SEV2',"
+                " 'SEV2', 'investigating', false, 'U1', '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00', '[]', true)"
+            )
+        )
+    any_db.migrate()
+    assert _drift(any_db) == []
+    with any_db.session() as session:
+        [incident] = session.execute(select(Incident)).scalars().all()
+    assert (incident.title, incident.setup_attempted) == ("Old incident", [])
 
 
 def test_times_come_back_as_utc(any_db: Database) -> None:

@@ -1,0 +1,236 @@
+"""How fast Firebreak answers Slack's HTTP requests (the ack) under a steady load.
+
+`python -m benchmarks.ack_latency` — N responders send `/incident` commands, card button
+presses and declaration modal submissions, signed, at a fixed total rate; the table gives
+the time to the HTTP 200 per kind. Slack's Web API latency must not show here: the
+listeners ack before they call Slack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import multiprocessing
+import random
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from app.slack import blocks
+from app.store.models import Incident
+from benchmarks.harness import (
+    Firebreak,
+    Timed,
+    common_arguments,
+    firebreak,
+    print_parameters,
+    print_table,
+    send,
+    summary_ms,
+)
+
+KINDS = ("command", "button", "submission")
+DEFAULT_MIX = "command=45,button=45,submission=10"
+SEED_INCIDENTS = 5
+
+
+def _seed(app: Firebreak) -> list[tuple[int, str, str]]:
+    """A few declared incidents for the buttons to press: (id, channel, commander)."""
+    for number in range(SEED_INCIDENTS):
+        app.post("seed", app.declare_body(f"Seed incident {number}", app.users[0]))
+    app.wait_idle()
+    with app.db.session() as session:
+        rows = session.execute(
+            select(col(Incident.id), col(Incident.channel_id), col(Incident.declared_by)).where(
+                col(Incident.setup_complete)
+            )
+        ).all()
+    return [(int(i), str(c), str(u)) for i, c, u in rows]
+
+
+def parse_mix(text: str) -> list[str]:
+    """'command=45,button=45,submission=10' -> a 100-slot schedule of request kinds."""
+    weights = {}
+    for part in text.split(","):
+        kind, _, weight = part.partition("=")
+        if kind.strip() not in KINDS:
+            raise argparse.ArgumentTypeError(f"kinds are {', '.join(KINDS)}")
+        weights[kind.strip()] = int(weight)
+    slots = [kind for kind, weight in weights.items() for _ in range(weight)]
+    random.Random(7).shuffle(slots)
+    return slots
+
+
+def _shares(mix: list[str]) -> list[tuple[str, float]]:
+    return [(kind, 100 * mix.count(kind) / len(mix)) for kind in KINDS]
+
+
+def _body_maker(
+    app: Firebreak, incidents: list[tuple[int, str, str]], mix: list[str]
+) -> Callable[[int], tuple[str, bytes]]:
+    severities = itertools.cycle(["SEV3", "SEV2"])
+    general = app.emu.channel_by_name("general").id
+
+    def make(index: int) -> tuple[str, bytes]:
+        kind = mix[index % len(mix)]
+        user = random.choice(app.users)
+        if kind == "command":
+            return kind, app.command_body("", user, general)
+        if kind == "button":
+            incident_id, channel, commander = random.choice(incidents)
+            action = {
+                "type": "static_select",
+                "action_id": blocks.SEVERITY_ACTION,
+                "block_id": f"controls:{incident_id}",
+                "selected_option": {"value": next(severities)},
+            }
+            return kind, app.action_body(action, commander, channel)
+        return kind, app.declare_body(f"Load test incident {index}", user)
+
+    return make
+
+
+def _responders(url: str, responders: int, rate: float, total: int, conn: Connection) -> None:
+    """Load-generator process: request i is due at start + i / rate, sent by responder
+    i % N (open loop). Bodies arrive from the parent a second ahead (their trigger ids
+    expire after 3 s); results and the worst lateness of a send go back at the end."""
+    start = float(conn.recv())
+    bodies: dict[int, tuple[str, bytes]] = {}
+    arrived = threading.Condition()
+    results: list[Timed] = []
+    lateness = [0.0]
+
+    def receive() -> None:
+        while True:
+            batch = conn.recv()
+            with arrived:
+                bodies.update(batch)
+                arrived.notify_all()
+            if total - 1 in batch:
+                return
+
+    def responder(first: int) -> None:
+        for index in range(first, total, responders):
+            due = start + index / rate
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            with arrived:
+                arrived.wait_for(lambda i=index: i in bodies)  # type: ignore[misc]
+                kind, body = bodies.pop(index)
+            late = time.monotonic() - due
+            timed = send(url, kind, body)
+            with arrived:
+                results.append(timed)
+                lateness[0] = max(lateness[0], late)
+
+    threads = [threading.Thread(target=receive)]
+    threads += [threading.Thread(target=responder, args=(n,)) for n in range(responders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    conn.send((results, lateness[0]))
+
+
+def run_load(
+    url: str, make: Callable[[int], tuple[str, bytes]], responders: int, rate: float, seconds: float
+) -> tuple[list[Timed], float]:
+    """Send the load from a process of its own, so it does not compete with the emulator
+    for this interpreter's lock; build the bodies here, one second ahead."""
+    total = int(rate * seconds)
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_responders, args=(url, responders, rate, total, child))
+    process.start()
+    start = time.monotonic() + 3.0
+    parent.send(start)
+    per_batch = max(1, int(rate))
+    for first in range(0, total, per_batch):
+        due = start + first / rate - 1.0
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        parent.send({i: make(i) for i in range(first, min(total, first + per_batch))})
+    results, lateness = parent.recv()
+    process.join(timeout=30)
+    return list(results), float(lateness)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ack_latency", description=__doc__)
+    parser.add_argument("--responders", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=100.0, help="requests per second")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--http-threads", type=int, default=8)
+    parser.add_argument(
+        "--mix",
+        type=parse_mix,
+        default=DEFAULT_MIX,
+        help=f"request kinds by weight ({DEFAULT_MIX})",
+    )
+    common_arguments(parser)
+    options = parser.parse_args(argv)
+
+    with firebreak(
+        options.latency_ms, options.database_url, http_threads=options.http_threads
+    ) as app:
+        incidents = _seed(app)
+        app.emu.reset_calls()
+        app.served()
+        results, lateness = run_load(
+            app.url,
+            _body_maker(app, incidents, options.mix),
+            options.responders,
+            options.rate,
+            options.seconds,
+        )
+        served = app.served()
+        idle_started = time.perf_counter()
+        idle = app.wait_idle()
+        drain = time.perf_counter() - idle_started
+        with app.db.session() as session:
+            declared = session.execute(select(func.count()).select_from(Incident)).scalar_one()
+            ready = session.execute(
+                select(func.count()).select_from(Incident).where(col(Incident.setup_complete))
+            ).scalar_one()
+        api_calls = len(app.emu.calls)
+
+    print_parameters(
+        "Ack latency: time from request sent to HTTP 200",
+        {
+            "command": "python -m benchmarks.ack_latency " + " ".join(argv or []),
+            "responders": options.responders,
+            "rate": f"{options.rate:g} requests/s for {options.seconds:g} s",
+            "mix": ", ".join(f"{k} {share:g}%" for k, share in _shares(options.mix)),
+            "Web API latency (emulator)": f"{options.latency_ms:g} ms per call",
+            "database": options.database_url or "SQLite (temporary file)",
+            "HTTP threads": options.http_threads,
+        },
+    )
+    rows: list[list[object]] = []
+    for kind in (*KINDS, "all"):
+        picked = [r for r in results if kind in ("all", r.kind)]
+        p50, p95, p99, worst, _ = summary_ms([r.seconds for r in picked if r.status == 200])
+        errors = sum(1 for r in picked if r.status != 200)
+        rows.append([kind, len(picked), p50, p95, p99, worst, errors])
+    print_table(["kind", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"], rows)
+    p50, p95, p99, worst, _ = summary_ms(served)
+    print(
+        f"\nserver side ({len(served)} requests): p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+        f"p99 {p99:.1f} ms, max {worst:.1f} ms"
+    )
+    print(f"worst send lateness: {lateness * 1000:.1f} ms")
+    print(
+        f"after the load: work finished {'in' if idle else 'NOT within'} {drain:.1f} s; "
+        f"{api_calls} Web API calls; incidents declared {declared - SEED_INCIDENTS}, "
+        f"channels ready {ready - SEED_INCIDENTS}"
+    )
+
+
+if __name__ == "__main__":
+    main()
