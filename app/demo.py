@@ -1,8 +1,10 @@
 """`firebreak demo`: a whole incident against the local Slack emulator.
 
 The real Bolt app runs behind the real HTTP server on a temporary SQLite database; the
-demo sends it the signed requests Slack would send (slash commands, a pin event), then
-prints the incident channel as a reader sees it and writes the postmortem.
+demo sends it the signed requests Slack would send (slash commands, buttons, modal
+submissions, a pin event), then prints the incident channel and the stakeholder thread as
+readers see them and writes the postmortem. A story clock moves the incident through an
+hour, so reminders fall due and the postmortem shows real durations.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlencode
@@ -31,8 +33,26 @@ from app.incidents import repository as repo
 from app.logging import configure_logging
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
+from app.slack.update_blocks import UPDATE_CALLBACK
 
 INCIDENT_TITLE = "Checkout fails for EU users"
+_FORM = "application/x-www-form-urlencoded"
+
+
+class StoryClock:
+    """The time of the story: starts now, moves only when the story says so."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def epoch(self) -> float:
+        return self.now.timestamp()
+
+    def advance(self, minutes: int) -> None:
+        self.now += timedelta(minutes=minutes)
 
 
 @dataclass
@@ -46,6 +66,7 @@ class Demo:
     alice: str
     bob: str
     carol: str
+    clock: StoryClock
     channel: str = ""
     incident_id: int = 0
 
@@ -78,7 +99,29 @@ class Demo:
             "trigger_id": self.emulator.new_trigger_id(),
             "response_url": self.emulator.new_response_url(),
         }
-        self._post(urlencode(fields).encode(), "application/x-www-form-urlencoded")
+        self._post(urlencode(fields).encode(), _FORM)
+
+    def press(self, action: dict[str, Any], user: str) -> None:
+        payload = {
+            "type": "block_actions",
+            "team": {"id": self.emulator.team_id},
+            "user": {"id": user},
+            "channel": {"id": self.channel},
+            "trigger_id": self.emulator.new_trigger_id(),
+            "response_url": self.emulator.new_response_url(),
+            "actions": [{"action_ts": f"{time.time():.6f}", **action}],
+        }
+        self._post(urlencode({"payload": json.dumps(payload)}).encode(), _FORM)
+
+    def submit(self, view: dict[str, Any], values: dict[str, Any], user: str) -> None:
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.emulator.team_id},
+            "user": {"id": user},
+            "trigger_id": self.emulator.new_trigger_id(),
+            "view": {**view, "state": {"values": values}},
+        }
+        self._post(urlencode({"payload": json.dumps(payload)}).encode(), _FORM)
 
     def event(self, event: dict[str, Any]) -> None:
         envelope = {
@@ -94,6 +137,27 @@ class Demo:
 # --- the story ------------------------------------------------------------------------------
 
 
+def post_update(demo: Demo, status: str, know: str, doing: str, minutes: int) -> None:
+    """The comms lead presses "Post update" on the card and fills in the form."""
+    demo.press(
+        {
+            "type": "button",
+            "action_id": "post_update",
+            "block_id": f"controls:{demo.incident_id}",
+            "value": str(demo.incident_id),
+        },
+        demo.bob,
+    )
+    [*_, form] = [v for v in demo.emulator.views.values() if v["callback_id"] == UPDATE_CALLBACK]
+    values = {
+        "status": {"value": {"type": "static_select", "selected_option": {"value": status}}},
+        "know": {"value": {"type": "plain_text_input", "value": know}},
+        "doing": {"value": {"type": "plain_text_input", "value": doing}},
+        "next": {"value": {"type": "number_input", "value": str(minutes)}},
+    }
+    demo.submit(form, values, demo.bob)
+
+
 def declare(demo: Demo) -> None:
     general = demo.emulator.channel_by_name("general").id
     demo.command(f"declare {INCIDENT_TITLE}", demo.alice, channel=general)
@@ -104,15 +168,29 @@ def declare(demo: Demo) -> None:
 
 
 def assign_roles(demo: Demo) -> None:
+    demo.clock.advance(2)
     demo.command(f"role comms <@{demo.bob}>", demo.alice)
     demo.command(f"role scribe <@{demo.carol}>", demo.alice)
 
 
 def escalate(demo: Demo) -> None:
+    demo.clock.advance(3)
     demo.command("severity SEV2", demo.alice)
 
 
+def first_update(demo: Demo) -> None:
+    demo.clock.advance(4)
+    post_update(
+        demo,
+        "identified",
+        "Card payments from EU customers fail with gateway timeouts since 09:20.",
+        "Rolling back this morning's payments-api deploy.",
+        30,
+    )
+
+
 def pin_a_finding(demo: Demo) -> None:
+    demo.clock.advance(3)
     ts = demo.emulator.add_message(
         demo.channel, demo.bob, "502s from the EU payment gateway since 09:20, rising fast"
     )
@@ -128,27 +206,43 @@ def pin_a_finding(demo: Demo) -> None:
     )
 
 
+def reminder_falls_due(demo: Demo) -> None:
+    """No update for 30 minutes at SEV2: the comms lead is reminded."""
+    demo.clock.advance(30)
+    demo.runtime.scheduler.tick()
+
+
 def add_action_item(demo: Demo) -> None:
+    demo.clock.advance(2)
     demo.command(f"action Alert on EU gateway 5xx rate <@{demo.bob}> due 2026-12-15", demo.alice)
 
 
-def resolve(demo: Demo) -> None:
+def all_clear(demo: Demo) -> None:
+    demo.clock.advance(3)
     demo.command("note Rolled back payments-api to v812; error rate back to normal", demo.carol)
+    post_update(
+        demo,
+        "monitoring",
+        "Payments recovered after the rollback; error rates are back to normal.",
+        "Watching error rates for 30 minutes before we call it resolved.",
+        30,
+    )
+
+
+def resolve(demo: Demo) -> None:
+    demo.clock.advance(12)
     demo.command("resolve", demo.alice)
 
 
-# Stakeholder updates and reminders arrive with the `updates` work. At merge, two steps
-# join the story where marked below: `post_update(demo)` (run twice: once while
-# investigating, once on resolving) and `send_reminder(demo)` (an update falls due).
 STEPS = (
     declare,
     assign_roles,
     escalate,
-    # post_update: the first stakeholder update
+    first_update,
     pin_a_finding,
-    # send_reminder: the next update is due
+    reminder_falls_due,
     add_action_item,
-    # post_update: the all-clear
+    all_clear,
     resolve,
 )
 
@@ -195,13 +289,15 @@ def block_lines(blocks: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def print_channel(demo: Demo, out: TextIO) -> None:
+def print_channel(demo: Demo, channel_id: str, out: TextIO) -> None:
     emulator = demo.emulator
-    channel = emulator.channels[demo.channel]
+    channel = emulator.channels[channel_id]
     out.write(f"\n#{channel.name}\n{'-' * (len(channel.name) + 1)}\n")
-    for message in emulator.messages(demo.channel):
+    for message in emulator.messages(channel_id):
+        if message.get("subtype") == "thread_broadcast":
+            continue  # shown in its thread
         _print_message(demo, message, out, indent="")
-        for reply in emulator.replies(demo.channel, message["ts"]):
+        for reply in emulator.replies(channel_id, message["ts"]):
             if reply["ts"] != message["ts"]:
                 _print_message(demo, reply, out, indent="    ")
 
@@ -225,7 +321,9 @@ def _print_message(demo: Demo, message: dict[str, Any], out: TextIO, indent: str
 @contextmanager
 def running_firebreak(workdir: Path) -> Iterator[Demo]:
     secret = secrets.token_hex(16)
+    clock = StoryClock()
     with SlackEmulator() as emulator:
+        emulator.clock = clock.epoch
         people = [emulator.user_by_name(name).id for name in ("alice", "bob", "carol")]
         emulator.add_channel("incidents", members=[*people, emulator.bot_user_id])
         settings = Settings(
@@ -235,7 +333,7 @@ def running_firebreak(workdir: Path) -> Iterator[Demo]:
             slack_api_url=emulator.api_url,
             database_url=f"sqlite:///{workdir / 'demo.db'}",
         )
-        runtime = build_runtime(settings)
+        runtime = build_runtime(settings, clock=clock)
         server = HttpServer(
             runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20
         )
@@ -249,6 +347,7 @@ def running_firebreak(workdir: Path) -> Iterator[Demo]:
                 alice=emulator.user_by_name("alice").id,
                 bob=emulator.user_by_name("bob").id,
                 carol=emulator.user_by_name("carol").id,
+                clock=clock,
             )
         finally:
             server.stop()
@@ -266,7 +365,8 @@ def run_demo(output: str | None, out: TextIO | None = None) -> int:
         for step in STEPS:
             out.write(f"· {step.__name__.replace('_', ' ')}\n")
             step(demo)
-        print_channel(demo, out)
+        print_channel(demo, demo.channel, out)
+        print_channel(demo, demo.emulator.channel_by_name("incidents").id, out)
         people = slack_people(demo.runtime.services.slack)
         with target.open("w", encoding="utf-8") as postmortem:
             write_export(demo.runtime.db, demo.incident_id, "markdown", postmortem, people)

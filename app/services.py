@@ -34,8 +34,8 @@ class Services:
     def __post_init__(self) -> None:
         self.incidents = IncidentService(self.settings, self.db, self.slack, self.clock)
         self.provisioner = Provisioner(self.settings, self.db, self.slack)
-        self.timeline = TimelineService(self.db, self.slack)
-        self.actions = ActionItemService(self.db)
+        self.timeline = TimelineService(self.db, self.slack, self.clock)
+        self.actions = ActionItemService(self.db, self.clock)
         self.reminders = ReminderService(
             self.settings,
             self.db,

@@ -15,6 +15,7 @@ _KIND_LABELS = {
     "message_pinned": "Pinned message",
     "message_reacted": "Marked message (:pushpin:)",
     "note": "Note",
+    "stakeholder_update": "Stakeholder update",
     "action_item_added": "Action item added",
     "action_item_done": "Action item done",
 }

@@ -25,7 +25,11 @@ def create_bolt_app(
 ) -> App:
     signing_secret = settings.slack_signing_secret
     app = App(
-        client=client,
+        # Bolt makes each request's client from this one with the token `authorize` gives;
+        # leaving the token off here keeps Bolt from warning that it ignores it.
+        client=WebClient(
+            base_url=client.base_url, timeout=client.timeout, retry_handlers=client.retry_handlers
+        ),
         signing_secret=signing_secret.get_secret_value() if signing_secret else None,
         # Socket Mode requests arrive over an authenticated websocket, unsigned.
         request_verification_enabled=signing_secret is not None,

@@ -136,3 +136,11 @@ def test_demo_runs_a_whole_incident_and_writes_the_postmortem(tmp_path: Path) ->
     assert "Pinned message: 502s from the EU payment gateway" in postmortem
     assert "| 1 | Alert on EU gateway 5xx rate | @Bob Brown | 2026-12-15 | open |" in postmortem
     assert "| Status | Resolved |" in postmortem
+    # The story clock moves the incident through an hour: updates, a reminder, durations.
+    assert ":alarm_clock: @bob a stakeholder update for INC-1 is due" in result.stdout
+    assert "\n#incidents\n" in result.stdout
+    assert "INC-1 is resolved (59 min after it was declared)" in result.stdout
+    assert postmortem.count("— Identified, SEV2 (by @Bob Brown)") == 1
+    assert "| Time to resolve | 59m |" in postmortem
+    assert "Reminded @Bob Brown that a stakeholder update is due" in postmortem
+    assert result.stderr == ""
