@@ -14,20 +14,11 @@ from app.store.models import Incident, RoleAssignment
 from tests.support.driver import SlackDriver
 from tests.support.story import (
     People,
-    add_announce_channel,
     declare,
     event_kinds,
     events,
     incidents,
-    seed_people,
 )
-
-
-@pytest.fixture
-def people(emulator: SlackEmulator) -> People:
-    people = seed_people(emulator)
-    add_announce_channel(emulator, people)
-    return people
 
 
 @pytest.fixture

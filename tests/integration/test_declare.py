@@ -9,21 +9,12 @@ from app.runtime import Runtime
 from tests.support.driver import SlackDriver
 from tests.support.story import (
     People,
-    add_announce_channel,
     declare,
     declare_modal,
     event_kinds,
     incidents,
     modal_values,
-    seed_people,
 )
-
-
-@pytest.fixture
-def people(emulator: SlackEmulator) -> People:
-    people = seed_people(emulator)
-    add_announce_channel(emulator, people)
-    return people
 
 
 def test_slash_command_without_text_opens_the_declare_modal(
