@@ -55,7 +55,9 @@ def postgres_server() -> Iterator[str]:
         return
     from pgserver import get_server  # type: ignore[attr-defined]
 
-    server = get_server(ROOT / ".cache" / "pgdata", cleanup_mode="stop")
+    cache = ROOT / ".cache"
+    cache.mkdir(exist_ok=True)
+    server = get_server(cache / "pgdata", cleanup_mode="stop")
     socket_dir = server.get_uri().rsplit("host=", 1)[1]
     yield f"postgresql+psycopg://postgres@/postgres?host={socket_dir}"
     server.cleanup()
