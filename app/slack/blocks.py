@@ -30,7 +30,7 @@ EXPORT_ACTION = "export_incident"
 
 SECTION_TEXT_LIMIT = 3000
 # Slack renders {ago} as live relative time ("2 hours ago"), so the card shows elapsed time
-# without being edited every minute.
+# and the age of the last update without being edited every minute.
 DECLARED_STYLE = "{date_short_pretty} {time} ({ago})"
 FALLBACK_TEXT_LIMIT = 3000
 
@@ -220,7 +220,7 @@ def _controls(incident: IncidentSnapshot, severities: Sequence[SeverityLevel]) -
 
 
 def _update_line(incident: IncidentSnapshot) -> str:
-    last = date_ref(incident.last_update_at) if incident.last_update_at else "none yet"
+    last = date_ref(incident.last_update_at, "{ago}") if incident.last_update_at else "none yet"
     line = f"*Last stakeholder update:* {last}"
     if incident.next_update_due_at and incident.status.is_open:
         line += f" · next due {date_ref(incident.next_update_due_at, '{time}')}"

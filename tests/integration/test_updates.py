@@ -197,7 +197,11 @@ def test_posting_an_update_reaches_everyone_and_resets_the_clock(
     assert stored.channel_ts == in_channel["ts"] and stored.thread_ts is not None
     assert len(events_of(runtime.db, incident.id or 0, "stakeholder_update")) == 1
     card = [m for m in emulator.messages(incident.channel_id) if m.get("ts") == _card_ts(runtime)]
-    assert "next due" in str(card[0]["blocks"])
+    card_text = str(card[0]["blocks"])
+    assert "next due" in card_text
+    # Slack renders {ago} as "N minutes ago" in each reader's client.
+    posted = int((start + timedelta(minutes=50)).timestamp())
+    assert f"*Last stakeholder update:* <!date^{posted}^{{ago}}|" in card_text
 
     assert runtime.scheduler.tick(start + timedelta(minutes=79)) == []
     runtime.scheduler.tick(start + timedelta(minutes=80))
