@@ -9,6 +9,8 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.config import ConfigError, Settings, load_settings
 from app.logging import configure_logging, get_logger
 
@@ -24,6 +26,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"firebreak: configuration error: {error}", file=sys.stderr)
         return 2
+    except SQLAlchemyError as error:
+        print(f"firebreak: {database_problem(error)}", file=sys.stderr)
+        return 1
+
+
+def database_problem(error: SQLAlchemyError) -> str:
+    """One line an operator can act on, instead of a driver traceback."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    if "no such table" in reason or ("does not exist" in reason and "relation" in reason):
+        return f"the database has no Firebreak tables yet ({reason}); run `firebreak migrate`"
+    return f"cannot use the database ({reason}); check DATABASE_URL"
 
 
 def _parser() -> argparse.ArgumentParser:

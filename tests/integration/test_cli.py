@@ -59,6 +59,22 @@ def test_malformed_setting_is_one_line(tmp_path: Path) -> None:
     assert "FIREBREAK_HTTP_PORT is invalid" in result.stderr
 
 
+def test_export_from_an_unmigrated_database_says_what_to_do(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "export", "INC-1"],
+        env=_env(DATABASE_URL=f"sqlite:///{tmp_path}/empty.db"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "no Firebreak tables yet" in result.stderr
+    assert "run `firebreak migrate`" in result.stderr
+
+
 def test_serve_http_answers_health_and_refuses_unsigned(
     tmp_path: Path, emulator: SlackEmulator
 ) -> None:
