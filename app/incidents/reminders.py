@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
@@ -199,11 +199,15 @@ class ReminderService:
     def fire(self, incident_id: int, now: datetime | None = None) -> Fired | None:
         """Send this incident's reminder if it is due and nobody sent it yet.
 
-        The conditional UPDATE holds the row until the transaction ends, and the message is
-        posted inside that transaction: a replica that dies mid-send rolls the claim back
-        (the next leader sends it), a second claimer waits and then finds nothing to claim.
+        On PostgreSQL the conditional UPDATE holds the row until the transaction ends, and
+        the message is posted inside that transaction: a replica that dies mid-send rolls
+        the claim back (the next leader sends it), a second claimer waits and then finds
+        nothing to claim. SQLite runs one process with one writer, so there the claim is
+        committed first and the Slack call holds no database lock; a failed post puts the
+        claim back.
         """
         now = now or self.clock()
+        message: ReminderMessage | None = None
         with self.db.session() as session:
             row = session.execute(
                 select(ReminderState, Incident)
@@ -224,7 +228,12 @@ class ReminderService:
             if kind is None or not incident.channel_id:
                 log.info("reminder_dropped", incident=incident.reference, status=status.value)
             else:
-                self._send(session, state, incident, kind, now)
+                message = self._compose(session, incident, kind)
+                if self.db.is_postgres:
+                    self._record(session, incident, message, now, self._post(incident, message))
+                    message = None
+        if message is not None:
+            self._send_after_claim(incident, message, now, due_at, follow)
         self.sink.schedule(incident_id, follow)
         return Fired(incident_id, kind or ReminderKind.UPDATE, due_at, now)
 
@@ -235,20 +244,12 @@ class ReminderService:
             return due_after_reminder(now, cadence_minutes(self.settings, incident.severity))
         return None
 
-    def _send(
-        self,
-        session: Session,
-        state: ReminderState,
-        incident: Incident,
-        kind: ReminderKind,
-        now: datetime,
-    ) -> None:
-        assert incident.id is not None and incident.channel_id is not None
+    def _compose(self, session: Session, incident: Incident, kind: ReminderKind) -> ReminderMessage:
+        assert incident.id is not None
         bind_request(incident=incident.reference)
-        roles = repo.current_roles(session, incident.id)
-        recipient = reminder_recipient(roles, kind)
+        recipient = reminder_recipient(repo.current_roles(session, incident.id), kind)
         if kind is ReminderKind.UPDATE:
-            text, message = update_blocks.update_reminder(
+            text, blocks = update_blocks.update_reminder(
                 incident.id,
                 incident.reference,
                 recipient,
@@ -257,33 +258,92 @@ class ReminderService:
             )
             event_text = f"Reminded {_mention(recipient)} that a stakeholder update is due"
         else:
-            text, message = update_blocks.postmortem_nudge(
+            text, blocks = update_blocks.postmortem_nudge(
                 incident.reference, recipient, self.settings.postmortem_nudge_days
             )
             event_text = f"Nudged {_mention(recipient)} to schedule the postmortem review"
+        return ReminderMessage(kind, recipient, text, blocks, event_text)
+
+    def _post(self, incident: Incident, message: ReminderMessage) -> str:
+        assert incident.channel_id is not None
         try:
-            posted = self.slack.post(incident.channel_id, text, message)
+            return self.slack.post(incident.channel_id, message.text, message.blocks).ts
         except SlackCallError as error:
-            # Raising rolls the claim back, so the next tick or job tries again.
+            # The caller puts the claim back, so the next tick or job tries again.
             log.warning("reminder_post_failed", error=error.error)
             raise
-        # The claim was a bulk UPDATE: only this attribute is flushed from the loaded row.
-        state.last_reminder_ts = posted.ts
-        session.add(state)
+
+    def _send_after_claim(
+        self,
+        incident: Incident,
+        message: ReminderMessage,
+        now: datetime,
+        due_at: datetime,
+        follow: datetime | None,
+    ) -> None:
+        try:
+            ts = self._post(incident, message)
+        except SlackCallError:
+            with self.db.session() as session:
+                _unclaim(session, incident.id or 0, due_at, follow)
+            raise
+        with self.db.session() as session:
+            self._record(session, incident, message, now, ts)
+
+    def _record(
+        self,
+        session: Session,
+        incident: Incident,
+        message: ReminderMessage,
+        now: datetime,
+        ts: str,
+    ) -> None:
+        assert incident.id is not None
+        session.execute(
+            update(ReminderState)
+            .where(col(ReminderState.incident_id) == incident.id)
+            .values(last_reminder_ts=ts)
+            .execution_options(synchronize_session=False)
+        )
+        update_kind = message.kind is ReminderKind.UPDATE
         repo.record_event(
             session,
             incident.id,
-            "reminder_sent" if kind is ReminderKind.UPDATE else "postmortem_nudge_sent",
+            "reminder_sent" if update_kind else "postmortem_nudge_sent",
             source="reminder",
             actor_id=None,
-            text=event_text,
+            text=message.event_text,
             occurred_at=now,
-            data={"recipient": recipient, "kind": kind.value},
-            message_ts=posted.ts,
+            data={"recipient": message.recipient, "kind": message.kind.value},
+            message_ts=ts,
         )
-        log.info("reminder_sent", kind=kind.value, recipient=recipient)
-        if kind is ReminderKind.UPDATE:
+        log.info("reminder_sent", kind=message.kind.value, recipient=message.recipient)
+        if update_kind:
             self.on_update_reminder()
+
+
+@dataclass(frozen=True)
+class ReminderMessage:
+    kind: ReminderKind
+    recipient: str | None
+    text: str
+    blocks: list[dict[str, Any]]
+    event_text: str
+
+
+def _unclaim(session: Session, incident_id: int, due_at: datetime, follow: datetime | None) -> None:
+    """Put a claim back after a failed post, unless something rescheduled it since."""
+    still_claimed = (
+        col(ReminderState.next_due_at).is_(None)
+        if follow is None
+        else col(ReminderState.next_due_at) == follow
+    )
+    session.execute(
+        update(ReminderState)
+        .where(col(ReminderState.incident_id) == incident_id, still_claimed)
+        .values(next_due_at=due_at, sent_count=col(ReminderState.sent_count) - 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _claim(

@@ -195,7 +195,7 @@ class ReminderScheduler:
         try:
             return self.reminders.fire(incident_id, now or self.clock())
         except (SlackCallError, SQLAlchemyError) as error:
-            # Nothing was claimed (the transaction rolled back); the next sweep retries.
+            # The claim was rolled back or put back; the next sweep retries.
             log.warning("reminder_not_sent", incident_id=incident_id, error=str(error))
             return None
 

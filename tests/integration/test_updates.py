@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ from app.config import Settings
 from app.emulator import SlackEmulator
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
-from app.store.models import Incident, StakeholderUpdate
+from app.store.models import Incident, ProcessedRequest, StakeholderUpdate
 from tests.conftest import SIGNING_SECRET
 from tests.support.clock import FakeClock
 from tests.support.driver import SlackDriver
@@ -337,3 +338,46 @@ def test_a_retried_submission_posts_one_update(
         assert len(session.execute(select(StakeholderUpdate)).all()) == 1
     assert incident.channel_id is not None
     assert len(messages_marked(emulator, incident.channel_id, UPDATE_MARK)) == 1
+
+
+def test_a_failed_reminder_post_is_tried_again_on_the_next_tick(
+    slack: SlackDriver, runtime: Runtime, clock: FakeClock, alice: str, emulator: SlackEmulator
+) -> None:
+    start = clock()
+    incident = declare(slack, runtime.db, alice)
+    emulator.fail_next("chat.postMessage", "channel_not_found")
+    assert runtime.scheduler.tick(start + timedelta(minutes=60)) == []
+    assert reminders(emulator, incident) == []
+    state = reminder_state(runtime.db, incident.id or 0)
+    assert state is not None
+    assert (state.next_due_at, state.sent_count) == (start + timedelta(minutes=60), 0)
+
+    runtime.scheduler.tick(start + timedelta(minutes=61))
+    assert len(reminders(emulator, incident)) == 1
+    assert len(events_of(runtime.db, incident.id or 0, "reminder_sent")) == 1
+
+
+def test_a_reminder_waiting_on_slack_holds_no_database_lock(
+    slack: SlackDriver, runtime: Runtime, clock: FakeClock, alice: str, emulator: SlackEmulator
+) -> None:
+    start = clock()
+    incident = declare(slack, runtime.db, alice)
+    held = emulator.hold("chat.postMessage")
+    ticking = threading.Thread(target=runtime.scheduler.tick, args=(start + timedelta(minutes=60),))
+    ticking.start()
+    try:
+        assert held.arrived.wait(10)
+        # While Slack has not answered, a request can still write to the database.
+        writer = threading.Thread(target=_write_something, args=(runtime,))
+        writer.start()
+        writer.join(5)
+        assert not writer.is_alive(), "the reminder's Slack call blocked the database"
+    finally:
+        held.release()
+        ticking.join(10)
+    assert len(reminders(emulator, incident)) == 1
+
+
+def _write_something(runtime: Runtime) -> None:
+    with runtime.db.session() as session:
+        session.add(ProcessedRequest(key="probe", kind="probe"))
