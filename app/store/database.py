@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -68,6 +68,12 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """One transaction without an ORM session, for hot paths that need no objects."""
+        with self._turn, self.engine.begin() as connection:
+            yield connection
 
     def ping(self) -> bool:
         try:
