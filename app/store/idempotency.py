@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import Connection, Engine, Insert, delete
+from sqlalchemy import Connection, Engine, Insert, delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col
@@ -14,12 +14,15 @@ from app.store.database import Database
 from app.store.models import ProcessedRequest
 from app.store.types import utcnow
 
+# The table, not the ORM entity: Core statements skip the ORM's bulk-statement machinery
+# (object synchronisation, per-statement compile work) and a Core insert reports its
+# rowcount (0 on a conflict).
+_TABLE = SQLModel.metadata.tables[ProcessedRequest.__tablename__]
+
 
 def _claim_statement(bind: Engine | Connection) -> Insert:
     insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
-    # The table, not the ORM entity: a Core insert reports its rowcount (0 on a conflict).
-    table = SQLModel.metadata.tables[ProcessedRequest.__tablename__]
-    return insert(table).on_conflict_do_nothing(index_elements=["key"])
+    return insert(_TABLE).on_conflict_do_nothing(index_elements=["key"])
 
 
 def _claim_values(key: str, kind: str, incident_id: int | None = None) -> dict[str, object]:
@@ -35,6 +38,11 @@ def claim_request(session: Session, key: str, kind: str, incident_id: int | None
         _claim_statement(session.connection()), _claim_values(key, kind, incident_id)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def renew_claim(session: Session, key: str) -> None:
+    """Stamp `key` as received now (a lease being held), in the caller's transaction."""
+    session.execute(update(_TABLE).where(_TABLE.c.key == key).values(received_at=utcnow()))
 
 
 def forget_old_requests(session: Session, older_than: timedelta = timedelta(days=7)) -> int:
