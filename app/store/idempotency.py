@@ -78,7 +78,7 @@ class RequestLedger:
 
     def admit(self, signature: str | None, delivery: tuple[str, str] | None) -> Admission:
         """One short transaction: claim the signature, then the delivery (key, kind)."""
-        with self.db.connection() as connection:
+        with self.db.connection(urgent=True) as connection:
             if signature and not self._claimed(connection, signature, SIGNATURE_KIND):
                 return Admission.REPLAYED
             if delivery and not self._claimed(connection, *delivery):
