@@ -23,8 +23,11 @@ from app.web import FirebreakWeb
 # Bolt calls a listener (and so its `ack()`) on this pool. A small pool fills up with
 # listeners waiting on Slack after their ack, and the next request's ack then queues
 # behind them: the Web API's latency lands in the HTTP response time. Threads start only
-# when none is idle, so a generous ceiling costs nothing at low load.
-LISTENER_THREADS = 256
+# when none is idle, so a generous ceiling costs nothing at low load. At 100 requests/s
+# on two cores the work after the acks falls behind and held over 600 threads (waiting
+# for Slack or their database turn); with 256 the pool filled and acks waited for a
+# thread (p99 over 1 s).
+LISTENER_THREADS = 1024
 
 
 @dataclass

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlmodel import Session, col
 
 from app.config import Settings
@@ -34,7 +34,7 @@ from app.logging import bind_request, get_logger
 from app.slack import blocks
 from app.slack.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
-from app.store.idempotency import claim_request
+from app.store.idempotency import claim_request, renew_claim
 from app.store.models import Incident, ProcessedRequest
 from app.store.types import utcnow
 
@@ -170,11 +170,7 @@ class Provisioner:
             return claim_request(session, key, "setup_lease", incident_id)
 
     def _renew_lease(self, session: Session, incident_id: int) -> None:
-        session.execute(
-            update(ProcessedRequest)
-            .where(col(ProcessedRequest.key) == self._lease_key(incident_id))
-            .values(received_at=utcnow())
-        )
+        renew_claim(session, self._lease_key(incident_id))
 
     def _release_lease(self, incident_id: int) -> None:
         with self.db.session() as session:

@@ -143,7 +143,8 @@ class IncidentService:
         title = self.validate_title(request.title)
         severity = self.validate_severity(request.severity)
         now = self.clock()
-        with self.db.session() as session:
+        # A modal's submission is answered only once the incident is recorded.
+        with self.db.session(urgent=True) as session:
             if request.request_key and not claim_request(session, request.request_key, "declare"):
                 return None
             number = allocate_incident_number(session, request.team_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -10,9 +9,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
+
+from app.store.turns import Turns
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -50,24 +51,35 @@ class Database:
         # in growing steps (busy_timeout): under concurrent declarations that sleeping, not
         # the work, was most of the time. Queuing on a lock in this process hands the file
         # straight to the next transaction.
-        self._turn: AbstractContextManager[object] = (
-            threading.RLock() if url.startswith("sqlite") else nullcontext()
-        )
+        self._turns = Turns() if url.startswith("sqlite") else None
 
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
+    def _turn(self, urgent: bool) -> AbstractContextManager[None]:
+        return self._turns.turn(urgent=urgent) if self._turns else nullcontext()
+
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        with self._turn, Session(self.engine, expire_on_commit=False) as session:
+    def session(self, *, urgent: bool = False) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        `urgent`: a request waits for this before its ack; on SQLite it goes before
+        queued background work.
+        """
+        with self._turn(urgent), Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def connection(self, *, urgent: bool = False) -> Iterator[Connection]:
+        """One transaction without an ORM session, for hot paths that need no objects."""
+        with self._turn(urgent), self.engine.begin() as connection:
+            yield connection
 
     def ping(self) -> bool:
         try:

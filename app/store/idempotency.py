@@ -5,14 +5,28 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete
+from sqlalchemy import Connection, Engine, Insert, delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
 
 from app.store.database import Database
 from app.store.models import ProcessedRequest
 from app.store.types import utcnow
+
+# The table, not the ORM entity: Core statements skip the ORM's bulk-statement machinery
+# (object synchronisation, per-statement compile work) and a Core insert reports its
+# rowcount (0 on a conflict).
+_TABLE = SQLModel.metadata.tables[ProcessedRequest.__tablename__]
+
+
+def _claim_statement(bind: Engine | Connection) -> Insert:
+    insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    return insert(_TABLE).on_conflict_do_nothing(index_elements=["key"])
+
+
+def _claim_values(key: str, kind: str, incident_id: int | None = None) -> dict[str, object]:
+    return {"key": key[:255], "kind": kind, "received_at": utcnow(), "incident_id": incident_id}
 
 
 def claim_request(session: Session, key: str, kind: str, incident_id: int | None = None) -> bool:
@@ -20,14 +34,15 @@ def claim_request(session: Session, key: str, kind: str, incident_id: int | None
 
     Runs in the caller's transaction, so a failed change releases its claim.
     """
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     result = session.execute(
-        insert(ProcessedRequest)
-        .values(key=key[:255], kind=kind, received_at=utcnow(), incident_id=incident_id)
-        .on_conflict_do_nothing(index_elements=["key"])
+        _claim_statement(session.connection()), _claim_values(key, kind, incident_id)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def renew_claim(session: Session, key: str) -> None:
+    """Stamp `key` as received now (a lease being held), in the caller's transaction."""
+    session.execute(update(_TABLE).where(_TABLE.c.key == key).values(received_at=utcnow()))
 
 
 def forget_old_requests(session: Session, older_than: timedelta = timedelta(days=7)) -> int:
@@ -57,15 +72,22 @@ class RequestLedger:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Built once: every request is admitted before its ack, so this skips the ORM
+        # session and SQLAlchemy's per-statement construction and cache-key work.
+        self._claim = _claim_statement(db.engine)
 
     def admit(self, signature: str | None, delivery: tuple[str, str] | None) -> Admission:
         """One short transaction: claim the signature, then the delivery (key, kind)."""
-        with self.db.session() as session:
-            if signature and not claim_request(session, signature, SIGNATURE_KIND):
+        with self.db.connection(urgent=True) as connection:
+            if signature and not self._claimed(connection, signature, SIGNATURE_KIND):
                 return Admission.REPLAYED
-            if delivery and not claim_request(session, *delivery):
+            if delivery and not self._claimed(connection, *delivery):
                 return Admission.DUPLICATE
         return Admission.NEW
+
+    def _claimed(self, connection: Connection, key: str, kind: str) -> bool:
+        result = connection.execute(self._claim, _claim_values(key, kind))
+        return bool(result.rowcount)
 
     def release(self, key: str) -> None:
         """Forget a delivery whose handling failed, so Slack's retry is handled."""
