@@ -14,22 +14,18 @@ import multiprocessing
 import os
 import platform
 import statistics
-import tempfile
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 from app.emulator import SlackEmulator
 from app.store.database import Database
 from tests.support import payloads
+from tests.support.databases import scratch_postgres, scratch_sqlite
 from tests.support.signing import signed_headers
 
 SIGNING_SECRET = "benchmark-signing-secret-0123456789"
@@ -111,34 +107,13 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def scratch_postgres(admin_url: str = POSTGRES_ADMIN_URL) -> Iterator[str]:
-    """A new, empty PostgreSQL database, dropped when the block ends."""
-    name = f"firebreak_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextlib.contextmanager
-def scratch_sqlite() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="firebreak-bench-") as folder:
-        yield f"sqlite:///{folder}/firebreak.db"
-
-
-@contextlib.contextmanager
 def database(url: str | None) -> Iterator[str]:
     """`None` -> temporary SQLite, 'postgres' -> scratch PostgreSQL, else the URL as given."""
     if url is None or url == "sqlite":
-        with scratch_sqlite() as sqlite_url:
+        with scratch_sqlite(prefix="firebreak-bench-") as sqlite_url:
             yield sqlite_url
     elif url in ("postgres", "postgresql"):
-        with scratch_postgres() as postgres_url:
+        with scratch_postgres(POSTGRES_ADMIN_URL, prefix="firebreak_bench") as postgres_url:
             yield postgres_url
     else:
         yield url

@@ -21,9 +21,7 @@ import multiprocessing
 import os
 import socket
 import statistics
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
 from app.config import LogFormat, Settings
@@ -43,6 +41,7 @@ from app.scheduler.leader import LeaderElection
 from app.slack.gateway import SlackGateway, create_web_client
 from app.store.database import Database
 from app.store.models import Incident, ReminderState
+from tests.support.databases import scratch_postgres, scratch_sqlite
 
 POSTGRES_URL = os.environ.get(
     "FIREBREAK_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -134,19 +133,11 @@ def _postgres_reachable() -> bool:
 @contextmanager
 def _database(kind: str) -> Iterator[str]:
     if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{folder}/bench.db"
-        return
-    name = f"firebreak_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with scratch_sqlite(prefix="firebreak-bench-") as url:
+            yield url
+    else:
+        with scratch_postgres(POSTGRES_URL, prefix="firebreak_bench") as url:
+            yield url
 
 
 def _seed(db: Database, emulator: RemoteEmulator, size: int) -> dict[str, int]:
