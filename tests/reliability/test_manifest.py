@@ -12,9 +12,6 @@ from tests.reliability.helpers import deliver_event
 from tests.support import payloads
 from tests.support.driver import SlackDriver
 
-# Subscribed for the pins/reactions/timeline features built on another branch; the
-# integrator empties this set when their listeners arrive (the test below insists).
-
 
 def test_manifest_has_the_required_settings() -> None:
     manifest = load_manifest()
