@@ -92,18 +92,6 @@ def current_roles(session: Session, incident_id: int) -> dict[str, str]:
     return {role: user for role, user in rows}  # noqa: C416 - rows are Row objects
 
 
-def role_history(session: Session, incident_id: int) -> Sequence[RoleAssignment]:
-    return (
-        session.execute(
-            select(RoleAssignment)
-            .where(col(RoleAssignment.incident_id) == incident_id)
-            .order_by(col(RoleAssignment.assigned_at), col(RoleAssignment.id))
-        )
-        .scalars()
-        .all()
-    )
-
-
 def roles_held_by(session: Session, team_id: str, user_id: str) -> Sequence[tuple[Incident, str]]:
     rows = session.execute(
         select(Incident, col(RoleAssignment.role))

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.incidents import reminders
 from app.incidents import repository as repo
-from app.incidents.errors import InvalidInput, NotAllowed, NotFound
+from app.incidents.errors import InvalidInput, NotAllowed
 from app.incidents.rules import (
     MAX_TITLE,
     Status,
@@ -429,15 +429,3 @@ def _apply_status(incident: Incident, status: Status, now: datetime) -> None:
         incident.closed_at = None
     if not status.is_mitigated:
         incident.mitigated_at = None
-
-
-def find_incident(db: Database, team_id: str, reference: str) -> IncidentSnapshot:
-    """`INC-12` or `12` -> the incident, for the CLI and commands."""
-    text = reference.strip().upper().removeprefix("INC-")
-    if not text.isdigit():
-        raise InvalidInput(f"{reference!r} is not an incident reference like INC-12.")
-    with db.session() as session:
-        incident = repo.incident_by_number(session, team_id, int(text))
-        if incident is None:
-            raise NotFound(f"There is no INC-{text}.")
-        return IncidentSnapshot.of(incident, repo.current_roles(session, incident.id or 0))

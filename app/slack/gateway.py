@@ -163,10 +163,6 @@ class SlackGateway:
                 if not cursor:
                     return None
 
-    def channel_info(self, channel: str) -> dict[str, Any]:
-        with self._calling("conversations.info"):
-            return dict(self.client.conversations_info(channel=channel)["channel"])
-
     def join(self, channel: str) -> None:
         with self._calling("conversations.join"):
             self.client.conversations_join(channel=channel)
@@ -196,14 +192,6 @@ class SlackGateway:
     def set_topic(self, channel: str, topic: str) -> None:
         with self._calling("conversations.setTopic"):
             self.client.conversations_setTopic(channel=channel, topic=topic[:250])
-
-    def set_purpose(self, channel: str, purpose: str) -> None:
-        with self._calling("conversations.setPurpose"):
-            self.client.conversations_setPurpose(channel=channel, purpose=purpose[:250])
-
-    def archive(self, channel: str) -> None:
-        with self._calling("conversations.archive"):
-            self.client.conversations_archive(channel=channel)
 
     # --- messages -----------------------------------------------------------------------
 
@@ -292,14 +280,6 @@ class SlackGateway:
             if error.error != "already_pinned":
                 raise
 
-    def react(self, channel: str, ts: str, emoji: str) -> None:
-        try:
-            with self._calling("reactions.add"):
-                self.client.reactions_add(channel=channel, timestamp=ts, name=emoji)
-        except SlackCallError as error:
-            if error.error != "already_reacted":
-                raise
-
     def bookmark_links(self, channel: str) -> set[str]:
         with self._calling("bookmarks.list"):
             found = self.client.bookmarks_list(channel_id=channel)["bookmarks"]
@@ -325,10 +305,6 @@ class SlackGateway:
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
         with self._calling("views.open"):
             return str(self.client.views_open(trigger_id=trigger_id, view=view)["view"]["id"])
-
-    def update_view(self, view_id: str, view: dict[str, Any], view_hash: str | None = None) -> None:
-        with self._calling("views.update"):
-            self.client.views_update(view_id=view_id, view=view, hash=view_hash)
 
     def publish_home(self, user: str, view: dict[str, Any]) -> None:
         with self._calling("views.publish"):
