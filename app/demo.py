@@ -9,8 +9,6 @@ hour, so reminders fall due and the postmortem shows real durations.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -28,6 +26,7 @@ from urllib.parse import urlencode
 
 from app.config import Settings
 from app.emulator import SlackEmulator
+from app.emulator.signing import signed_headers
 from app.export.delivery import slack_people, write_export
 from app.incidents import repository as repo
 from app.logging import configure_logging
@@ -73,17 +72,8 @@ class Demo:
     # --- what Slack sends -----------------------------------------------------------------
 
     def _post(self, body: bytes, content_type: str) -> None:
-        timestamp = str(int(time.time()))
-        base = b"v0:" + timestamp.encode() + b":" + body
-        signature = "v0=" + hmac.new(self.secret.encode(), base, hashlib.sha256).hexdigest()
         request = urllib.request.Request(  # noqa: S310 - the demo's own server on 127.0.0.1
-            self.url,
-            data=body,
-            headers={
-                "Content-Type": content_type,
-                "X-Slack-Request-Timestamp": timestamp,
-                "X-Slack-Signature": signature,
-            },
+            self.url, data=body, headers=signed_headers(self.secret, body, content_type)
         )
         with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
             response.read()

@@ -23,10 +23,10 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from app.emulator import SlackEmulator
+from app.emulator.signing import signed_headers
 from app.store.database import Database
 from tests.support import payloads
 from tests.support.databases import scratch_postgres, scratch_sqlite
-from tests.support.signing import signed_headers
 
 SIGNING_SECRET = "benchmark-signing-secret-0123456789"
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 from app.emulator import SlackEmulator
+from app.emulator.signing import signed_headers
 from app.runtime import Runtime
 from app.server import HttpServer
 from tests.conftest import SIGNING_SECRET
 from tests.support import payloads
 from tests.support.driver import FORM, SlackDriver, http_request
-from tests.support.signing import signed_headers
 
 
 def _command_body(emulator: SlackEmulator, user: str, channel: str) -> bytes:

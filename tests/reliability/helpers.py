@@ -10,13 +10,13 @@ from sqlmodel import select
 
 from app.config import DEFAULT_SEVERITIES
 from app.emulator import SlackEmulator
+from app.emulator.signing import signed_headers
 from app.runtime import Runtime
 from app.slack import blocks
 from app.store.models import Incident, ProcessedRequest, TimelineEvent
 from tests.conftest import SIGNING_SECRET
 from tests.support import payloads
 from tests.support.driver import FORM, HttpResult, SlackDriver, http_request
-from tests.support.signing import signed_headers
 
 
 def declare_values(title: str, severity: str = "SEV2", private: bool = False) -> dict[str, Any]:

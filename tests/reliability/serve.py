@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from app.emulator import SlackEmulator
+from app.emulator.signing import signed_headers
 from tests.conftest import ROOT, SIGNING_SECRET
 from tests.support import payloads
 from tests.support.driver import FORM, HttpResult, http_request
-from tests.support.signing import signed_headers
 
 
 def free_port() -> int:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from app.emulator import SlackEmulator
+from app.emulator.signing import signed_headers
 from app.runtime import Runtime
 from app.slack import blocks
 from app.store.models import Incident, TimelineEvent
@@ -18,7 +19,6 @@ from tests.conftest import SIGNING_SECRET
 from tests.reliability.helpers import declaration, incidents
 from tests.support import payloads
 from tests.support.driver import SlackDriver, http_request
-from tests.support.signing import signed_headers
 
 TEAM = "T0FIREBRK"
 json_values = st.recursive(

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.emulator import SlackEmulator
+from app.emulator.signing import signed_headers
 from app.runtime import Runtime
 from tests.support import payloads
-from tests.support.signing import signed_headers
 
 FORM = "application/x-www-form-urlencoded"
 

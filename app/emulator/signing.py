@@ -1,4 +1,7 @@
-"""Sign requests the way Slack does (v0 HMAC-SHA256 over `v0:timestamp:body`)."""
+"""Sign requests the way Slack does (v0 HMAC-SHA256 over `v0:timestamp:body`).
+
+Used by the demo, the tests and the benchmarks to send Firebreak what Slack would send.
+"""
 
 from __future__ import annotations
 
