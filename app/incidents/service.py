@@ -326,6 +326,11 @@ class IncidentService:
         change = self._announce_change(snapshot, summary)
         if status is Status.RESOLVED:
             self._tell_stakeholders(snapshot, blocks.resolved_notice(snapshot, actor))
+        elif status.is_open and not old.is_open:
+            # The thread's last word was "resolved": say so where stakeholders look.
+            self._tell_stakeholders(
+                snapshot, blocks.reopened_notice(snapshot, actor), broadcast=True
+            )
         return change
 
     # --- telling Slack ------------------------------------------------------------------
@@ -399,11 +404,16 @@ class IncidentService:
             )
         )
 
-    def _tell_stakeholders(self, incident: IncidentSnapshot, text: str) -> None:
+    def _tell_stakeholders(
+        self, incident: IncidentSnapshot, text: str, *, broadcast: bool = False
+    ) -> None:
         if incident.announcement_channel_id and incident.announcement_ts:
             self._quietly(
                 lambda: self.slack.post(
-                    incident.announcement_channel_id or "", text, thread_ts=incident.announcement_ts
+                    incident.announcement_channel_id or "",
+                    text,
+                    thread_ts=incident.announcement_ts,
+                    broadcast=broadcast,
                 )
             )
 

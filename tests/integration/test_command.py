@@ -220,6 +220,23 @@ def test_status_moves_forward_and_back(
     ]
 
 
+def test_reopening_a_resolved_incident_is_told_in_the_thread_and_the_channel(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    people: People,
+    incident: Incident,
+) -> None:
+    announce, root = incident.announcement_channel_id or "", incident.announcement_ts or ""
+    _press(slack, emulator, incident, _select(incident, "set_status", "resolved"), people.alice)
+    _press(slack, emulator, incident, _select(incident, "set_status", "monitoring"), people.alice)
+
+    resolved, reopened = emulator.replies(announce, root)
+    assert "is resolved" in resolved["text"]
+    assert "INC-1 is open again: Monitoring" in reopened["text"]
+    assert reopened.get("subtype") == "thread_broadcast"
+    assert any("INC-1 is open again" in m.get("text", "") for m in emulator.messages(announce))
+
+
 def test_every_change_has_exactly_one_timeline_event_even_when_pressed_twice(
     slack: SlackDriver,
     emulator: SlackEmulator,
