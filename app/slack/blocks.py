@@ -324,6 +324,18 @@ def resolved_notice(incident: IncidentSnapshot, actor: str) -> str:
     )
 
 
+def who_text(incident: IncidentSnapshot, roles: Sequence[str], members: Sequence[str]) -> str:
+    holders = [f"{role_label(role)}: {user_ref(incident.roles.get(role))}" for role in roles]
+    people = " ".join(user_ref(member) for member in members) or "nobody yet"
+    return "\n".join(
+        [
+            f"*{incident.reference} roles*",
+            *holders,
+            f"*In {channel_ref(incident.channel_id)}* ({len(members)}): {people}",
+        ]
+    )
+
+
 def reopened_notice(incident: IncidentSnapshot, actor: str) -> str:
     return (
         f":rotating_light: {incident.reference} is open again: {incident.status.label}, "

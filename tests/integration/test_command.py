@@ -308,6 +308,24 @@ def test_mistyped_commands_say_what_to_type(
     assert len(events(runtime.db, incident.id or 0)) == 3
 
 
+def test_who_lists_role_holders_and_channel_members(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    people: People,
+    incident: Incident,
+) -> None:
+    _press(slack, emulator, incident, _role_action(incident, "comms", people.bob), people.alice)
+    slack.command("who", user=people.alice, channel=incident.channel_id or "")
+
+    text = emulator.responses[-1].payload["text"]
+    assert f"Commander: <@{people.alice}>" in text
+    assert f"Comms: <@{people.bob}>" in text
+    assert "Scribe: _unassigned_" in text
+    members = text.rsplit("\n", 1)[-1]
+    assert f"<@{people.alice}>" in members and f"<@{people.bob}>" in members
+    assert f"<@{emulator.bot_user_id}>" not in members
+
+
 def test_incident_commands_outside_an_incident_channel_explain_where_to_run_them(
     slack: SlackDriver,
     emulator: SlackEmulator,
