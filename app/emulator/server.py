@@ -481,6 +481,13 @@ class SlackEmulator:
             message["text"] = text
             message["edited"] = {"user": user_id, "ts": workspace.new_ts(self.clock())}
 
+    def join(self, channel_id: str, user_id: str) -> None:
+        """Someone joined a channel in Slack's client (Slack then sends member_joined_channel)."""
+        with self._lock:
+            members = self._workspace.channels[channel_id].members
+            if user_id not in members:
+                members.append(user_id)
+
     def pin_message(self, channel_id: str, ts: str, *, user_id: str) -> None:
         """Someone pinned a message in Slack's client (Slack then sends pin_added)."""
         with self._lock:

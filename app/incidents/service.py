@@ -364,7 +364,7 @@ class IncidentService:
                 )
             )
         if incident.announcement_channel_id and incident.announcement_ts:
-            latest = self._latest_update_line(incident.id)
+            latest = self.latest_update_line(incident.id)
             self._quietly(
                 lambda: self.slack.update(
                     incident.announcement_channel_id or "",
@@ -379,7 +379,7 @@ class IncidentService:
             stored = repo.get_incident(session, incident_id)
             return stored.card_ts, stored.announcement_ts
 
-    def _latest_update_line(self, incident_id: int) -> str | None:
+    def latest_update_line(self, incident_id: int) -> str | None:
         """The announcement root keeps showing the latest stakeholder update."""
         with self.db.session() as session:
             latest = repo.latest_update(session, incident_id)

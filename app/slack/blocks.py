@@ -324,6 +324,24 @@ def resolved_notice(incident: IncidentSnapshot, actor: str) -> str:
     )
 
 
+def welcome(
+    incident: IncidentSnapshot, roles: Sequence[str], latest_update: str | None
+) -> tuple[str, list[Block]]:
+    """The ephemeral summary a newcomer to an incident channel gets."""
+    holders = " · ".join(f"{role_label(r)}: {user_ref(incident.roles.get(r))}" for r in roles)
+    text = (
+        f"Welcome to {incident.reference}: {escape(incident.title)} "
+        f"({incident.severity}, {incident.status.label})"
+    )
+    lines = [
+        f"*{text}*",
+        holders,
+        f"Latest update: {escape(latest_update)}" if latest_update else "No update posted yet.",
+        "`/incident who` lists who is here; the pinned card has the controls.",
+    ]
+    return text, [{"type": "section", "text": mrkdwn("\n".join(lines))}]
+
+
 def who_text(incident: IncidentSnapshot, roles: Sequence[str], members: Sequence[str]) -> str:
     holders = [f"{role_label(role)}: {user_ref(incident.roles.get(role))}" for role in roles]
     people = " ".join(user_ref(member) for member in members) or "nobody yet"

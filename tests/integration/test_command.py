@@ -389,3 +389,23 @@ def test_home_tab_offers_declaring(
     assert [b["action_id"] for b in buttons] == ["declare_open"]
     slack.action(buttons[0], user=people.bob)
     assert any(v.get("callback_id") == "declare_incident" for v in emulator.views.values())
+
+
+def test_a_newcomer_gets_a_private_summary_of_the_incident(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    people: People,
+    incident: Incident,
+) -> None:
+    channel = incident.channel_id or ""
+    _press(slack, emulator, incident, _role_action(incident, "comms", people.bob), people.alice)
+    emulator.join(channel, people.dave)
+
+    slack.event({"type": "member_joined_channel", "user": people.dave, "channel": channel})
+    slack.event({"type": "member_joined_channel", "user": people.dave, "channel": "C_GENERAL"})
+
+    [welcome] = emulator.ephemeral_messages(channel)
+    assert welcome["recipient"] == people.dave
+    assert "Welcome to INC-1: Checkout is down (SEV3, Investigating)" in welcome["text"]
+    body = welcome["blocks"][0]["text"]["text"]
+    assert f"Comms: <@{people.bob}>" in body and "No update posted yet." in body
