@@ -426,10 +426,11 @@ class SlackEmulator:
         is_bot: bool = False,
         deleted: bool = False,
         real_name: str | None = None,
+        tz: str = "Etc/UTC",
     ) -> str:
         with self._lock:
             user = self._workspace.add_user(
-                name, real_name=real_name, is_bot=is_bot, deleted=deleted
+                name, real_name=real_name, is_bot=is_bot, deleted=deleted, tz=tz
             )
             return user.id
 

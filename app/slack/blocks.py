@@ -465,7 +465,7 @@ def action_item_list(
                 "type": "section",
                 "text": mrkdwn(
                     f"No action items on {reference} yet. Add one with "
-                    "`/incident action <text> [@owner] [due YYYY-MM-DD]`."
+                    "`/incident action <text> [@owner] [due <when>]`."
                 ),
             }
         ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -409,3 +411,26 @@ def test_a_newcomer_gets_a_private_summary_of_the_incident(
     assert "Welcome to INC-1: Checkout is down (SEV3, Investigating)" in welcome["text"]
     body = welcome["blocks"][0]["text"]["text"]
     assert f"Comms: <@{people.bob}>" in body and "No update posted yet." in body
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_relative_due_dates_are_read_in_the_requesters_time_zone(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    people: People,
+    incident: Incident,
+    zone: str,
+) -> None:
+    # UTC+14 and UTC-11: whatever the hour, their "tomorrow" differs from UTC's somewhere.
+    requester = emulator.add_user("zoe", tz=zone)
+    emulator.join(incident.channel_id or "", requester)
+
+    slack.command(
+        "action rotate the keys due tomorrow", user=requester, channel=incident.channel_id or ""
+    )
+
+    expected = datetime.now(ZoneInfo(zone)).date() + timedelta(days=1)
+    [item] = runtime.services.actions.items(incident.id or 0)
+    assert (item.text, item.due_date) == ("rotate the keys", expected)
+    assert f"due {expected.isoformat()}" in _channel_lines(emulator, incident)[-1]
