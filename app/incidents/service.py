@@ -16,7 +16,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.incidents import reminders
 from app.incidents import repository as repo
-from app.incidents.errors import InvalidInput, NotAllowed
+from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
 from app.incidents.rules import (
     MAX_TITLE,
     Status,
@@ -199,6 +199,8 @@ class IncidentService:
 
     def require_member(self, incident: IncidentSnapshot, user_id: str) -> None:
         if incident.channel_id is None or not self._is_member(incident.channel_id, user_id):
+            if incident.is_private:
+                raise NotAllowed(UNKNOWN_INCIDENT)
             raise NotAllowed(
                 f"Only members of {blocks.channel_ref(incident.channel_id)} can change "
                 f"{incident.reference}. Ask the commander to invite you."
