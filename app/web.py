@@ -11,7 +11,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
-from app.logging import get_logger
+from app.logging import clear_request, get_logger
 from app.metrics import CONTENT_TYPE, Metrics, listener_label
 from app.services import Services
 from app.slack.gateway import SlackCallError
@@ -66,6 +66,8 @@ class FirebreakWeb:
         self.accept_slack = accept_slack
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        # Server threads are reused: a refused request must not log the previous one's ids.
+        clear_request()
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if method in ("GET", "HEAD"):
