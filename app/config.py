@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     http_port: int = Field(default=3000, ge=1, le=65535)
     http_threads: int = Field(default=8, ge=1, le=256)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # /readyz answers from a probe at most this old (0: probe on every request).
+    readiness_cache_seconds: float = Field(default=5, ge=0, le=300)
 
     @field_validator("roles", mode="before")
     @classmethod

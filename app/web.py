@@ -13,9 +13,9 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
 from app.logging import clear_request, get_logger
 from app.metrics import CONTENT_TYPE, Metrics, listener_label
+from app.readiness import Readiness, slack_probe
 from app.services import Services
 from app.slack import blocks, update_blocks
-from app.slack.gateway import SlackCallError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -88,6 +88,13 @@ class FirebreakWeb:
         self.services = services
         self.max_body_bytes = services.settings.max_body_bytes
         self.accept_slack = accept_slack
+        settings = services.settings
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        self.readiness = Readiness(
+            services.db,
+            slack_probe(token, settings.slack_api_url),
+            settings.readiness_cache_seconds,
+        )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # Server threads are reused: a refused request must not log the previous one's ids.
@@ -124,12 +131,7 @@ class FirebreakWeb:
 
     def ready(self, start_response: StartResponse) -> list[bytes]:
         """Ready to serve: the database answers and Slack accepts our token."""
-        checks = {"database": "ok" if self.services.db.ping() else "unreachable"}
-        try:
-            self.services.slack.auth_test()
-            checks["slack"] = "ok"
-        except SlackCallError as error:
-            checks["slack"] = error.error
+        checks = self.readiness.current()
         ready = all(value == "ok" for value in checks.values())
         status = "200 OK" if ready else "503 Service Unavailable"
         return _json(start_response, status, {"status": "ok" if ready else "unready", **checks})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from app.emulator import SlackEmulator
@@ -19,15 +21,50 @@ from tests.support import payloads
 from tests.support.driver import FORM, SlackDriver, http_request
 
 
-def test_readyz_needs_database_and_slack(server: HttpServer, emulator: SlackEmulator) -> None:
-    ready = http_request(server.url + "/readyz")
+@pytest.fixture
+def probing_server(emulator: SlackEmulator, database_url: str) -> Iterator[HttpServer]:
+    """A server whose /readyz probes on every request (no cached answer)."""
+    runtime = build_runtime(make_settings(emulator, database_url, readiness_cache_seconds=0))
+    server = HttpServer(runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20)
+    server.start()
+    yield server
+    server.stop()
+    runtime.close()
+
+
+def test_readyz_needs_database_and_slack(
+    probing_server: HttpServer, emulator: SlackEmulator
+) -> None:
+    ready = http_request(probing_server.url + "/readyz")
     assert (ready.status, ready.json()) == (200, {"status": "ok", "database": "ok", "slack": "ok"})
     emulator.down = True
-    down = http_request(server.url + "/readyz")
+    down = http_request(probing_server.url + "/readyz")
     assert down.status == 503
     assert down.json()["slack"] != "ok"
     emulator.down = False
-    assert http_request(server.url + "/healthz").status == 200
+    assert http_request(probing_server.url + "/healthz").status == 200
+
+
+def test_readyz_answers_quickly_while_slack_hangs(
+    probing_server: HttpServer, emulator: SlackEmulator
+) -> None:
+    held = emulator.hold("auth.test")
+    try:
+        # The client gives up after 2 s: a /readyz waiting on Slack's retries would fail here.
+        ready = http_request(probing_server.url + "/readyz", timeout=2)
+    finally:
+        held.release()
+    assert (ready.status, ready.json()["slack"]) == (503, "timeout")
+    assert ready.json()["database"] == "ok"
+
+
+def test_readyz_probes_slack_once_for_many_readers(
+    server: HttpServer, emulator: SlackEmulator
+) -> None:
+    emulator.reset_calls()
+    for _ in range(10):
+        assert http_request(server.url + "/readyz").status == 200
+    assert len(emulator.calls_to("auth.test")) == 1
 
 
 def test_readyz_reports_an_unreachable_database(emulator: SlackEmulator, tmp_path: Path) -> None:

@@ -31,12 +31,13 @@ def http_request(
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
     method: str | None = None,
+    timeout: float = 15,
 ) -> HttpResult:
     request = urllib.request.Request(  # noqa: S310 - tests only talk to 127.0.0.1
         url, data=body, headers=headers or {}, method=method
     )
     try:
-        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             return HttpResult(response.status, response.read(), dict(response.headers))
     except urllib.error.HTTPError as error:
         return HttpResult(error.code, error.read(), dict(error.headers))
