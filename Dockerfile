@@ -7,23 +7,25 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    # The source stays in /app so that migrations/ sits next to app/, where
-    # app/store/database.py looks for it; no package install is needed.
-    PYTHONPATH=/app \
     FIREBREAK_LOG_FORMAT=json \
     FIREBREAK_HTTP_PORT=3000
 
-WORKDIR /app
+WORKDIR /src
 
 COPY requirements.lock ./
 RUN pip install --require-hashes --no-deps -r requirements.lock
 
-COPY pyproject.toml README.md manifest.yml ./
+# The package carries its migrations (app/migrations links to migrations/), so the
+# image runs the installed package, not the source tree.
+COPY pyproject.toml README.md ./
 COPY migrations/ migrations/
 COPY app/ app/
+RUN pip install --no-deps . && rm -rf /src
 
 RUN useradd --system --uid 10001 --home-dir /data --create-home firebreak
 USER firebreak
+WORKDIR /data
+VOLUME ["/data"]
 # The default SQLite database lives in the writable home; use PostgreSQL in production.
 ENV DATABASE_URL=sqlite:////data/firebreak.db
 

@@ -39,6 +39,9 @@ class SeverityLevel(BaseModel):
     update_minutes: int = Field(ge=0, le=24 * 60)
 
 
+# Each role is a select on the incident card, five to a row; Slack allows 50 blocks.
+MAX_ROLES = 20
+
 DEFAULT_SEVERITIES = [
     SeverityLevel(
         name="SEV1", description="Critical: customers cannot use the product", update_minutes=15
@@ -152,6 +155,8 @@ class Settings(BaseSettings):
                 raise ValueError(f"role {role!r} must be lowercase letters, digits or _")
         if len(set(roles)) != len(roles):
             raise ValueError("role names must be unique")
+        if len(roles) > MAX_ROLES:
+            raise ValueError(f"at most {MAX_ROLES} roles fit on the incident card")
         return roles
 
     @field_validator("severities", mode="before")

@@ -93,19 +93,27 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def listener_label(body: Any) -> str:
-    """A bounded name for what a request is: command, action id, view callback, event type."""
+def listener_label(body: Any, known: frozenset[str]) -> str:
+    """A bounded name for what a request is: command, action id, view callback, event type.
+
+    Only names in `known` become labels (anything else is `<kind>:other`), so the number
+    of series stays fixed whatever a sender puts in a body.
+    """
     if not isinstance(body, dict):
         return "malformed"
     kind = body.get("type")
     if isinstance(body.get("command"), str):
-        return f"command:{body['command'][:32]}"
+        return _bounded("command", body["command"], known)
     if kind == "block_actions" and isinstance(body.get("actions"), list) and body["actions"]:
         first = body["actions"][0]
         action_id = first.get("action_id") if isinstance(first, dict) else None
-        return f"action:{str(action_id).split(':', 1)[0][:40]}"
+        return _bounded("action", str(action_id).split(":", 1)[0], known)
     if kind in ("view_submission", "view_closed") and isinstance(body.get("view"), dict):
-        return f"view:{str(body['view'].get('callback_id'))[:40]}"
+        return _bounded("view", str(body["view"].get("callback_id")), known)
     if kind == "event_callback" and isinstance(body.get("event"), dict):
-        return f"event:{str(body['event'].get('type'))[:40]}"
-    return f"other:{str(kind)[:40]}"
+        return _bounded("event", str(body["event"].get("type")), known)
+    return "other"
+
+
+def _bounded(kind: str, name: str, known: frozenset[str]) -> str:
+    return f"{kind}:{name if name in known else 'other'}"

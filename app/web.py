@@ -11,9 +11,10 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
-from app.logging import get_logger
+from app.logging import clear_request, get_logger
 from app.metrics import CONTENT_TYPE, Metrics, listener_label
 from app.services import Services
+from app.slack import blocks, update_blocks
 from app.slack.gateway import SlackCallError
 
 if TYPE_CHECKING:
@@ -22,6 +23,25 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 SLACK_PATH = "/slack/events"
+# What Firebreak listens for: the only names a request metric may carry.
+EVENT_TYPES = (
+    "app_home_opened",
+    "member_joined_channel",
+    "message",
+    "pin_added",
+    "pin_removed",
+    "reaction_added",
+    "reaction_removed",
+)
+NAMES = ("_ACTION", "_CALLBACK", "_PREFIX")
+KNOWN_LISTENERS = frozenset(
+    {
+        "/incident",
+        *(value.rstrip(":") for name, value in vars(blocks).items() if name.endswith(NAMES)),
+        *(value for name, value in vars(update_blocks).items() if name.endswith(NAMES)),
+        *EVENT_TYPES,
+    }
+)
 WsgiApp = Callable[["WSGIEnvironment", "StartResponse"], Iterable[bytes]]
 
 
@@ -46,9 +66,13 @@ class _MeasuredHandler(SlackRequestHandler):
             body=request.get_body(), query=request.query_string, headers=request.get_headers()
         )
         response = self.app.dispatch(bolt_request)
-        self.metrics.observe_request(
-            listener_label(bolt_request.body), str(response.status), time.perf_counter() - started
+        # A refused request's body is the sender's word, not Slack's: never a label.
+        label = (
+            "unverified"
+            if response.status == 401
+            else listener_label(bolt_request.body, KNOWN_LISTENERS)
         )
+        self.metrics.observe_request(label, str(response.status), time.perf_counter() - started)
         return response
 
 
@@ -66,6 +90,8 @@ class FirebreakWeb:
         self.accept_slack = accept_slack
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        # Server threads are reused: a refused request must not log the previous one's ids.
+        clear_request()
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if method in ("GET", "HEAD"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -26,7 +26,7 @@ def _engine() -> Engine:
     return create_db_engine(load_settings().database_url)
 
 
-def render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | bool:
+def render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | Literal[False]:
     """Write plain SQLAlchemy types into revisions, so they never import SQLModel."""
     if kind == "type" and isinstance(obj, AutoString):
         return f"sa.String(length={obj.length})"

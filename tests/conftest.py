@@ -12,6 +12,7 @@ import pytest
 
 from app.config import Settings
 from app.emulator import SlackEmulator
+from app.manifest_check import load_manifest
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
 from tests.support.databases import scratch_postgres
@@ -22,9 +23,14 @@ LOCAL_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def granted_scopes() -> frozenset[str]:
+    """The bot scopes an install of manifest.yml grants: a call needing more fails."""
+    return frozenset(load_manifest()["oauth_config"]["scopes"]["bot"])
+
+
 @pytest.fixture
 def emulator() -> Iterator[SlackEmulator]:
-    with SlackEmulator() as emu:
+    with SlackEmulator(scopes=granted_scopes()) as emu:
         yield emu
 
 

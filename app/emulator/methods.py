@@ -424,6 +424,8 @@ def conversations_open(ws: Workspace, req: ApiRequest) -> JsonDict:
         raise SlackError("user_disabled")
     if user.id == ws.bot_user_id:
         raise SlackError("cannot_dm_bot")
+    # The method accepts any of four scopes, but a direct message needs im:write.
+    req.require_scope("im:write")
     channel = ws.open_im(user.id, req.now)
     return {"channel": {"id": channel.id}, "no_op": True, "already_open": True}
 

@@ -426,10 +426,11 @@ class SlackEmulator:
         is_bot: bool = False,
         deleted: bool = False,
         real_name: str | None = None,
+        tz: str = "Etc/UTC",
     ) -> str:
         with self._lock:
             user = self._workspace.add_user(
-                name, real_name=real_name, is_bot=is_bot, deleted=deleted
+                name, real_name=real_name, is_bot=is_bot, deleted=deleted, tz=tz
             )
             return user.id
 
@@ -480,6 +481,13 @@ class SlackEmulator:
                 raise ValueError(f"no message {ts} in {channel_id}")
             message["text"] = text
             message["edited"] = {"user": user_id, "ts": workspace.new_ts(self.clock())}
+
+    def join(self, channel_id: str, user_id: str) -> None:
+        """Someone joined a channel in Slack's client (Slack then sends member_joined_channel)."""
+        with self._lock:
+            members = self._workspace.channels[channel_id].members
+            if user_id not in members:
+                members.append(user_id)
 
     def pin_message(self, channel_id: str, ts: str, *, user_id: str) -> None:
         """Someone pinned a message in Slack's client (Slack then sends pin_added)."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 JsonDict = dict[str, Any]
 
@@ -35,6 +37,7 @@ class User:
     is_bot: bool = False
     deleted: bool = False
     bot_id: str | None = None
+    tz: str = "Etc/UTC"
 
     def to_api(self) -> JsonDict:
         profile: JsonDict = {
@@ -56,10 +59,15 @@ class User:
             "is_app_user": False,
             "is_admin": False,
             "is_owner": False,
-            "tz": "Etc/UTC",
-            "tz_offset": 0,
+            "tz": self.tz,
+            "tz_offset": _utc_offset_seconds(self.tz),
             "profile": profile,
         }
+
+
+def _utc_offset_seconds(zone: str) -> int:
+    offset = datetime.now(ZoneInfo(zone)).utcoffset()
+    return int(offset.total_seconds()) if offset else 0
 
 
 @dataclass
@@ -306,10 +314,13 @@ class Workspace:
         real_name: str | None = None,
         is_bot: bool = False,
         deleted: bool = False,
+        tz: str = "Etc/UTC",
     ) -> User:
         user_id = self.new_id("U")
         bot_id = self.new_id("B") if is_bot else None
-        user = User(user_id, name, real_name or name.title(), self.team_id, is_bot, deleted, bot_id)
+        user = User(
+            user_id, name, real_name or name.title(), self.team_id, is_bot, deleted, bot_id, tz
+        )
         self.users[user_id] = user
         return user
 

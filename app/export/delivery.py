@@ -8,7 +8,7 @@ from typing import TextIO
 from app.export import EXTENSIONS, FORMATS
 from app.export.loader import open_export
 from app.export.people import People
-from app.incidents.errors import InvalidInput, NotAllowed
+from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
 from app.incidents.snapshot import IncidentSnapshot
 from app.slack.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
@@ -59,9 +59,7 @@ def share_export(
 ) -> None:
     """Upload the export to `channel`; a private incident only for its channel's members."""
     if not allowed:
-        raise NotAllowed(
-            f"{incident.reference} is private: only members of its channel can export it."
-        )
+        raise NotAllowed(UNKNOWN_INCIDENT)
     buffer = io.StringIO()
     write_export(db, incident.id, fmt, buffer, slack_people(slack))
     slack.upload_file(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -22,8 +22,17 @@ DONE = "action_item_done"
 MAX_TEXT = 1000
 
 _OWNER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_DUE = re.compile(r"\bdue\s+(\d{4}-\d{2}-\d{2})\b", re.IGNORECASE)
-USAGE = "Type `/incident action <what needs doing> [@owner] [due YYYY-MM-DD]`."
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DUE = re.compile(
+    r"\bdue\s+(today|tomorrow|(?:next\s+)?(?:"
+    + "|".join(_WEEKDAYS)
+    + r")|in\s+\d{1,3}\s+(?:days?|weeks?)|\d{4}-\d{2}-\d{2}|\S+)",
+    re.IGNORECASE,
+)
+USAGE = (
+    "Type `/incident action <what needs doing> [@owner] [due <when>]`, where <when> is "
+    "YYYY-MM-DD, today, tomorrow, a weekday such as friday, or in 3 days."
+)
 
 
 @dataclass(frozen=True)
@@ -33,8 +42,12 @@ class NewActionItem:
     due_date: date | None = None
 
 
-def parse_action(args: str) -> NewActionItem:
-    """`fix the retry loop @bob due 2026-12-01` -> text, owner, due date."""
+def parse_action(args: str, today: date) -> NewActionItem:
+    """`fix the retry loop @bob due friday` -> text, owner, due date.
+
+    `today` is the requester's own date (their Slack time zone), so "tomorrow" means
+    what they mean by it.
+    """
     rest = args
     owner = _OWNER.search(rest)
     if owner:
@@ -42,12 +55,30 @@ def parse_action(args: str) -> NewActionItem:
     due = _DUE.search(rest)
     due_date = None
     if due:
-        due_date = parse_due(due.group(1))
+        due_date = parse_when(due.group(1), today)
         rest = rest[: due.start()] + rest[due.end() :]
     text = " ".join(rest.split())
     if not text:
         raise InvalidInput(USAGE)
     return NewActionItem(text, owner.group(1) if owner else None, due_date)
+
+
+def parse_when(value: str, today: date) -> date:
+    """A due date as people type it: 2026-12-31, today, tomorrow, friday, in 3 days."""
+    words = value.lower().split()
+    if words == ["today"]:
+        return today
+    if words == ["tomorrow"]:
+        return today + timedelta(days=1)
+    if words[-1] in _WEEKDAYS:
+        ahead = (_WEEKDAYS.index(words[-1]) - today.weekday() - 1) % 7 + 1
+        return today + timedelta(days=ahead + (7 if words[0] == "next" else 0))
+    if words[0] == "in" and len(words) == 3:
+        count = int(words[1])
+        return today + timedelta(days=count * (7 if words[2].startswith("week") else 1))
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise InvalidInput(f"“{value}” is not a due date. {USAGE}")
+    return parse_due(value)
 
 
 def parse_due(value: str) -> date:

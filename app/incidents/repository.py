@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from app.incidents.errors import NotFound
+from app.incidents.errors import UNKNOWN_INCIDENT, NotFound
 from app.store.models import Incident, RoleAssignment, StakeholderUpdate, TimelineEvent
 from app.store.types import utcnow
 
@@ -20,7 +20,7 @@ def get_incident(session: Session, incident_id: int, *, lock: bool = False) -> I
         statement = statement.with_for_update()
     incident: Incident | None = session.execute(statement).scalar_one_or_none()
     if incident is None:
-        raise NotFound(f"Incident {incident_id} does not exist.")
+        raise NotFound(UNKNOWN_INCIDENT)
     return incident
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.incidents import reminders
 from app.incidents import repository as repo
-from app.incidents.errors import InvalidInput, NotAllowed
+from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
 from app.incidents.rules import (
     MAX_TITLE,
     Status,
@@ -203,6 +203,8 @@ class IncidentService:
         if user_id == incident.declared_by or user_id in incident.roles.values():
             return
         if incident.channel_id is None or not self._is_member(incident.channel_id, user_id):
+            if incident.is_private:
+                raise NotAllowed(UNKNOWN_INCIDENT)
             raise NotAllowed(
                 f"Only members of {blocks.channel_ref(incident.channel_id)} can change "
                 f"{incident.reference}. Ask the commander to invite you."
@@ -330,6 +332,11 @@ class IncidentService:
         change = self._announce_change(snapshot, summary)
         if status is Status.RESOLVED:
             self._tell_stakeholders(snapshot, blocks.resolved_notice(snapshot, actor))
+        elif status.is_open and not old.is_open:
+            # The thread's last word was "resolved": say so where stakeholders look.
+            self._tell_stakeholders(
+                snapshot, blocks.reopened_notice(snapshot, actor), broadcast=True
+            )
         return change
 
     # --- telling Slack ------------------------------------------------------------------
@@ -363,7 +370,7 @@ class IncidentService:
                 )
             )
         if incident.announcement_channel_id and incident.announcement_ts:
-            latest = self._latest_update_line(incident.id)
+            latest = self.latest_update_line(incident.id)
             self._quietly(
                 lambda: self.slack.update(
                     incident.announcement_channel_id or "",
@@ -378,7 +385,7 @@ class IncidentService:
             stored = repo.get_incident(session, incident_id)
             return stored.card_ts, stored.announcement_ts
 
-    def _latest_update_line(self, incident_id: int) -> str | None:
+    def latest_update_line(self, incident_id: int) -> str | None:
         """The announcement root keeps showing the latest stakeholder update."""
         with self.db.session() as session:
             latest = repo.latest_update(session, incident_id)
@@ -403,11 +410,16 @@ class IncidentService:
             )
         )
 
-    def _tell_stakeholders(self, incident: IncidentSnapshot, text: str) -> None:
+    def _tell_stakeholders(
+        self, incident: IncidentSnapshot, text: str, *, broadcast: bool = False
+    ) -> None:
         if incident.announcement_channel_id and incident.announcement_ts:
             self._quietly(
                 lambda: self.slack.post(
-                    incident.announcement_channel_id or "", text, thread_ts=incident.announcement_ts
+                    incident.announcement_channel_id or "",
+                    text,
+                    thread_ts=incident.announcement_ts,
+                    broadcast=broadcast,
                 )
             )
 

@@ -204,6 +204,8 @@ class UpdateService:
         """Push the due reminder back by the snooze time; returns what to tell the user."""
         now = self.clock()
         minutes = self.settings.snooze_minutes
+        # Anyone may view a public channel's messages; only its members run the incident.
+        self.incidents.require_member(self.incidents.snapshot(incident_id), user_id)
         with self.db.session() as session:
             if request_key and not claim_request(session, request_key, "snooze"):
                 return ""

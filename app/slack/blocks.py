@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from app.config import SeverityLevel
 from app.incidents.rules import MAX_TITLE, STATUS_ORDER
 from app.incidents.snapshot import IncidentSnapshot
+
+T = TypeVar("T")
 
 Block = dict[str, Any]
 
@@ -152,6 +154,14 @@ def card_text(incident: IncidentSnapshot) -> str:
     return f"{incident.reference} {title} — {incident.severity}, {incident.status.label}"
 
 
+FIELDS_PER_SECTION = 10  # Slack's limit for a section's fields
+ROLE_SELECTS_PER_ROW = 5  # a readable row; Slack would take 25
+
+
+def _rows(items: list[T], size: int) -> list[list[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
 def _role_selects(incident: IncidentSnapshot, roles: Sequence[str]) -> list[dict[str, Any]]:
     selects = []
     for role in roles:
@@ -237,14 +247,14 @@ def incident_card(
         mrkdwn(f"*Severity*\n{incident.severity}"),
         mrkdwn(f"*Status*\n{incident.status.label}"),
         *role_fields,
-    ][:10]
+    ]
     elapsed_end = f" · resolved {date_ref(incident.resolved_at)}" if incident.resolved_at else ""
     blocks: list[Block] = [
         {
             "type": "header",
             "text": plain(f"{incident.reference}: {incident.title}", 150),
         },
-        {"type": "section", "fields": fields},
+        *({"type": "section", "fields": row} for row in _rows(fields, FIELDS_PER_SECTION)),
         {
             "type": "context",
             "elements": [
@@ -259,13 +269,11 @@ def incident_card(
     ]
     if incident.summary:
         blocks.append({"type": "section", "text": mrkdwn(escape(incident.summary))})
-    blocks.append(
-        {
-            "type": "actions",
-            "block_id": f"roles:{incident.id}",
-            "elements": _role_selects(incident, roles)[:5],
-        }
-    )
+    for row, selects in enumerate(_rows(_role_selects(incident, roles), ROLE_SELECTS_PER_ROW)):
+        prefix = "roles" if row == 0 else f"roles-{row + 1}"
+        blocks.append(
+            {"type": "actions", "block_id": f"{prefix}:{incident.id}", "elements": selects}
+        )
     blocks.append(_controls(incident, severities))
     return blocks
 
@@ -313,6 +321,43 @@ def resolved_notice(incident: IncidentSnapshot, actor: str) -> str:
     return (
         f":white_check_mark: {incident.reference} is resolved ({took} after it was declared). "
         f"Resolved by <@{actor}>."
+    )
+
+
+def welcome(
+    incident: IncidentSnapshot, roles: Sequence[str], latest_update: str | None
+) -> tuple[str, list[Block]]:
+    """The ephemeral summary a newcomer to an incident channel gets."""
+    holders = " · ".join(f"{role_label(r)}: {user_ref(incident.roles.get(r))}" for r in roles)
+    text = (
+        f"Welcome to {incident.reference}: {escape(incident.title)} "
+        f"({incident.severity}, {incident.status.label})"
+    )
+    lines = [
+        f"*{text}*",
+        holders,
+        f"Latest update: {escape(latest_update)}" if latest_update else "No update posted yet.",
+        "`/incident who` lists who is here; the pinned card has the controls.",
+    ]
+    return text, [{"type": "section", "text": mrkdwn("\n".join(lines))}]
+
+
+def who_text(incident: IncidentSnapshot, roles: Sequence[str], members: Sequence[str]) -> str:
+    holders = [f"{role_label(role)}: {user_ref(incident.roles.get(role))}" for role in roles]
+    people = " ".join(user_ref(member) for member in members) or "nobody yet"
+    return "\n".join(
+        [
+            f"*{incident.reference} roles*",
+            *holders,
+            f"*In {channel_ref(incident.channel_id)}* ({len(members)}): {people}",
+        ]
+    )
+
+
+def reopened_notice(incident: IncidentSnapshot, actor: str) -> str:
+    return (
+        f":rotating_light: {incident.reference} is open again: {incident.status.label}, "
+        f"reopened by <@{actor}>. Follow {channel_ref(incident.channel_id)}"
     )
 
 
@@ -420,7 +465,7 @@ def action_item_list(
                 "type": "section",
                 "text": mrkdwn(
                     f"No action items on {reference} yet. Add one with "
-                    "`/incident action <text> [@owner] [due YYYY-MM-DD]`."
+                    "`/incident action <text> [@owner] [due <when>]`."
                 ),
             }
         ]

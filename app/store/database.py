@@ -15,7 +15,8 @@ from sqlmodel import Session
 
 from app.store.turns import Turns
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# Inside the package: a link to the top-level migrations/ in a checkout, a copy in a wheel.
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def create_db_engine(url: str, **options: Any) -> Engine:

@@ -15,14 +15,19 @@ from app.store.models import ProcessedRequest
 from app.store.types import utcnow
 
 # The table, not the ORM entity: Core statements skip the ORM's bulk-statement machinery
-# (object synchronisation, per-statement compile work) and a Core insert reports its
-# rowcount (0 on a conflict).
+# (object synchronisation, per-statement compile work).
 _TABLE = SQLModel.metadata.tables[ProcessedRequest.__tablename__]
 
 
 def _claim_statement(bind: Engine | Connection) -> Insert:
+    """Insert the key unless it exists, returning it only when this call inserted it.
+
+    A claim is read from RETURNING, never from rowcount: for an INSERT, psycopg's result
+    reports rowcount -1 once SQLAlchemy has closed the cursor, which read as "claimed"
+    every time and let every redelivery through on PostgreSQL.
+    """
     insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
-    return insert(_TABLE).on_conflict_do_nothing(index_elements=["key"])
+    return insert(_TABLE).on_conflict_do_nothing(index_elements=["key"]).returning(_TABLE.c.key)
 
 
 def _claim_values(key: str, kind: str, incident_id: int | None = None) -> dict[str, object]:
@@ -37,7 +42,7 @@ def claim_request(session: Session, key: str, kind: str, incident_id: int | None
     result = session.execute(
         _claim_statement(session.connection()), _claim_values(key, kind, incident_id)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return result.first() is not None
 
 
 def renew_claim(session: Session, key: str) -> None:
@@ -87,7 +92,7 @@ class RequestLedger:
 
     def _claimed(self, connection: Connection, key: str, kind: str) -> bool:
         result = connection.execute(self._claim, _claim_values(key, kind))
-        return bool(result.rowcount)
+        return result.first() is not None
 
     def release(self, key: str) -> None:
         """Forget a delivery whose handling failed, so Slack's retry is handled."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -220,6 +222,23 @@ def test_status_moves_forward_and_back(
     ]
 
 
+def test_reopening_a_resolved_incident_is_told_in_the_thread_and_the_channel(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    people: People,
+    incident: Incident,
+) -> None:
+    announce, root = incident.announcement_channel_id or "", incident.announcement_ts or ""
+    _press(slack, emulator, incident, _select(incident, "set_status", "resolved"), people.alice)
+    _press(slack, emulator, incident, _select(incident, "set_status", "monitoring"), people.alice)
+
+    resolved, reopened = emulator.replies(announce, root)
+    assert "is resolved" in resolved["text"]
+    assert "INC-1 is open again: Monitoring" in reopened["text"]
+    assert reopened.get("subtype") == "thread_broadcast"
+    assert any("INC-1 is open again" in m.get("text", "") for m in emulator.messages(announce))
+
+
 def test_every_change_has_exactly_one_timeline_event_even_when_pressed_twice(
     slack: SlackDriver,
     emulator: SlackEmulator,
@@ -291,6 +310,24 @@ def test_mistyped_commands_say_what_to_type(
     assert len(events(runtime.db, incident.id or 0)) == 3
 
 
+def test_who_lists_role_holders_and_channel_members(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    people: People,
+    incident: Incident,
+) -> None:
+    _press(slack, emulator, incident, _role_action(incident, "comms", people.bob), people.alice)
+    slack.command("who", user=people.alice, channel=incident.channel_id or "")
+
+    text = emulator.responses[-1].payload["text"]
+    assert f"Commander: <@{people.alice}>" in text
+    assert f"Comms: <@{people.bob}>" in text
+    assert "Scribe: _unassigned_" in text
+    members = text.rsplit("\n", 1)[-1]
+    assert f"<@{people.alice}>" in members and f"<@{people.bob}>" in members
+    assert f"<@{emulator.bot_user_id}>" not in members
+
+
 def test_incident_commands_outside_an_incident_channel_explain_where_to_run_them(
     slack: SlackDriver,
     emulator: SlackEmulator,
@@ -354,3 +391,46 @@ def test_home_tab_offers_declaring(
     assert [b["action_id"] for b in buttons] == ["declare_open"]
     slack.action(buttons[0], user=people.bob)
     assert any(v.get("callback_id") == "declare_incident" for v in emulator.views.values())
+
+
+def test_a_newcomer_gets_a_private_summary_of_the_incident(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    people: People,
+    incident: Incident,
+) -> None:
+    channel = incident.channel_id or ""
+    _press(slack, emulator, incident, _role_action(incident, "comms", people.bob), people.alice)
+    emulator.join(channel, people.dave)
+
+    slack.event({"type": "member_joined_channel", "user": people.dave, "channel": channel})
+    slack.event({"type": "member_joined_channel", "user": people.dave, "channel": "C_GENERAL"})
+
+    [welcome] = emulator.ephemeral_messages(channel)
+    assert welcome["recipient"] == people.dave
+    assert "Welcome to INC-1: Checkout is down (SEV3, Investigating)" in welcome["text"]
+    body = welcome["blocks"][0]["text"]["text"]
+    assert f"Comms: <@{people.bob}>" in body and "No update posted yet." in body
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_relative_due_dates_are_read_in_the_requesters_time_zone(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    people: People,
+    incident: Incident,
+    zone: str,
+) -> None:
+    # UTC+14 and UTC-11: whatever the hour, their "tomorrow" differs from UTC's somewhere.
+    requester = emulator.add_user("zoe", tz=zone)
+    emulator.join(incident.channel_id or "", requester)
+
+    slack.command(
+        "action rotate the keys due tomorrow", user=requester, channel=incident.channel_id or ""
+    )
+
+    expected = datetime.now(ZoneInfo(zone)).date() + timedelta(days=1)
+    [item] = runtime.services.actions.items(incident.id or 0)
+    assert (item.text, item.due_date) == ("rotate the keys", expected)
+    assert f"due {expected.isoformat()}" in _channel_lines(emulator, incident)[-1]

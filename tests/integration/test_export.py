@@ -136,8 +136,10 @@ def test_a_non_member_cannot_export_a_private_incident(
     slack.action({"type": "button", **button}, user=bob)
 
     assert not [f for f in emulator.files.values() if f.channels]
-    told = [m["text"] for m in emulator.messages(emulator.dm_with(bob))]
-    assert any("private" in text and incident.reference in text for text in told)
+    slack.action({"type": "button", **button, "value": "999"}, user=bob)  # no such incident
+    refused, missing = (m["text"] for m in emulator.messages(emulator.dm_with(bob)))
+    assert refused == missing  # nothing tells an outsider that the private incident exists
+    assert incident.reference not in refused and "does not exist" in refused
 
 
 def test_incident_export_uploads_the_file_to_the_incident_channel(

@@ -12,7 +12,7 @@ import pytest
 from app.config import LogFormat
 from app.emulator import SlackEmulator
 from app.logging import configure_logging
-from tests.support.driver import SlackDriver
+from tests.support.driver import FORM, SlackDriver, http_request
 from tests.support.story import add_announce_channel, seed_people
 
 
@@ -39,3 +39,24 @@ def test_request_log_lines_carry_request_id_and_incident(
     assert declared["slack_request"] == slack.last_trigger_id
     assert declared["team"] == emulator.team_id
     assert emulator.bot_token not in log_stream.getvalue()
+
+
+def test_a_refused_request_does_not_carry_the_previous_requests_context(
+    log_stream: io.StringIO, slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    people = seed_people(emulator)
+    add_announce_channel(emulator, people)
+    slack.command("declare Login errors", user=people.alice, channel="C1")
+    before = len(log_stream.getvalue().splitlines())
+
+    for _ in range(8):  # enough to come back to the server thread that served the command
+        refused = http_request(
+            slack.url,
+            b"command=%2Fincident&text=list",
+            {"Content-Type": FORM, "X-Slack-Signature": "v0=0", "X-Slack-Request-Timestamp": "1"},
+        )
+        assert refused.status == 401
+
+    lines = [json.loads(line) for line in log_stream.getvalue().splitlines()[before:]]
+    assert lines, "refused requests are logged"
+    assert not [line for line in lines if "slack_request" in line or "incident" in line]

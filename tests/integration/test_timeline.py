@@ -291,6 +291,35 @@ def test_an_action_item_from_add_to_done(slack: SlackDriver, emulator: SlackEmul
     assert kinds.count("action_item_done") == 1
 
 
+def test_marking_an_action_item_done_never_pings_or_masks_a_link(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    alice = emulator.user_by_name("alice").id
+    incident = declare(slack, emulator, alice, "Cert expired")
+    channel = incident.channel_id or ""
+    # Slack escapes slash-command text, so this is what arrives for "tell @channel ...".
+    slack.command(
+        "action tell &lt;!channel&gt; and read &lt;https://evil.example|docs&gt;",
+        user=alice,
+        channel=channel,
+    )
+    with slack.runtime.db.session() as session:
+        [item] = session.execute(select(ActionItem)).scalars().all()
+    item.text = "tell <!channel> and read <https://evil.example|docs>"  # as a modal stores it
+    with slack.runtime.db.session() as session:
+        session.add(item)
+
+    slack.action(
+        {"action_id": "action_item_done", "value": str(item.id), "type": "button"},
+        user=alice,
+        channel=channel,
+    )
+
+    posts = [m["text"] for m in emulator.messages(channel) if "action item" in m.get("text", "")]
+    assert posts and all("<!channel>" not in text and "<https" not in text for text in posts)
+    assert "marked an action item done: tell &lt;!channel&gt;" in posts[-1]
+
+
 def test_an_action_item_from_the_card_modal(slack: SlackDriver, emulator: SlackEmulator) -> None:
     alice, dave = emulator.user_by_name("alice").id, emulator.user_by_name("dave").id
     incident = declare(slack, emulator, alice, "Webhook retries")

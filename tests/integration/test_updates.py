@@ -118,6 +118,26 @@ def test_snooze_pushes_the_reminder_back(
     assert snoozed.actor_id == alice and snoozed.data["minutes"] == 10
 
 
+def test_a_non_member_cannot_snooze_the_reminder(
+    slack: SlackDriver, runtime: Runtime, clock: FakeClock, alice: str
+) -> None:
+    start = clock()
+    incident = declare(slack, runtime.db, alice)
+    runtime.scheduler.tick(clock.set(start + timedelta(minutes=60)))
+    outsider = slack.emulator.user_by_name("dave").id
+    due_before = reminder_state(runtime.db, incident.id or 0)
+
+    press_snooze(slack, incident, outsider)
+
+    replies = [str(reply.payload.get("text", "")) for reply in slack.emulator.responses]
+    assert any("Only members of" in text for text in replies), replies
+    assert not any("Snoozed" in text for text in replies)
+    assert events_of(runtime.db, incident.id or 0, "reminder_snoozed") == []
+    due_after = reminder_state(runtime.db, incident.id or 0)
+    assert due_before is not None and due_after is not None
+    assert due_after.next_due_at == due_before.next_due_at
+
+
 def test_severity_change_reschedules(
     slack: SlackDriver, runtime: Runtime, clock: FakeClock, alice: str
 ) -> None:

@@ -13,9 +13,10 @@ from app.server import HttpServer
 from app.store.database import Database
 from app.store.models import Incident
 from tests.conftest import make_settings
-from tests.reliability.helpers import declaration, declare
+from tests.reliability.helpers import declaration, declare, deliver_event
 from tests.reliability.serve import ServeProcess
-from tests.support.driver import SlackDriver, http_request
+from tests.support import payloads
+from tests.support.driver import FORM, SlackDriver, http_request
 
 
 def test_readyz_needs_database_and_slack(server: HttpServer, emulator: SlackEmulator) -> None:
@@ -61,6 +62,33 @@ def test_metrics_count_requests_slack_calls_and_open_incidents(
     fresh = Metrics().render().decode()
     assert "firebreak_requests_total{" not in fresh
     assert runtime.services.metrics.render().decode().count("firebreak_requests_total{") == 1
+
+
+def test_request_metrics_stay_bounded_whatever_senders_put_in_bodies(
+    slack: SlackDriver, runtime: Runtime
+) -> None:
+    for n in range(50):
+        body = f"command=%2Fcmd{n}&text=x".encode()
+        headers = {
+            "Content-Type": FORM,
+            "X-Slack-Signature": "v0=0",
+            "X-Slack-Request-Timestamp": "1",
+        }
+        assert http_request(slack.url, body, headers).status == 401
+    for n in range(20):  # signed, yet naming nothing Firebreak listens for
+        event = {"type": f"made_up_{n}", "user": "U1"}
+        envelope = payloads.event_callback(event, team_id=slack.team_id)
+        assert deliver_event(slack, envelope).status == 404  # Bolt: no listener for it
+
+    series = [
+        line
+        for line in runtime.services.metrics.render().decode().splitlines()
+        if line.startswith("firebreak_requests_total{")
+    ]
+    assert sorted(series) == [
+        'firebreak_requests_total{listener="event:other",outcome="404"} 20.0',
+        'firebreak_requests_total{listener="unverified",outcome="401"} 50.0',
+    ]
 
 
 def test_slack_errors_are_counted_by_method(

@@ -9,13 +9,13 @@ import pytest
 from app.export.delivery import parse_format
 from app.export.markdown import cell
 from app.export.people import duration, iso, plain_text
-from app.incidents.actions import parse_action
+from app.incidents.actions import parse_action, parse_when
 from app.incidents.errors import InvalidInput
 from app.incidents.timeline import ts_to_datetime
 
 
 def test_an_action_takes_its_owner_and_due_date_from_anywhere_in_the_text() -> None:
-    item = parse_action("due 2026-12-01 rotate the <@U0BOB|bob> keys   for prod")
+    item = parse_action("due 2026-12-01 rotate the <@U0BOB|bob> keys   for prod", THURSDAY)
 
     assert (item.text, item.owner_id, item.due_date) == (
         "rotate the keys for prod",
@@ -25,15 +25,41 @@ def test_an_action_takes_its_owner_and_due_date_from_anywhere_in_the_text() -> N
 
 
 def test_an_action_without_owner_or_date_is_just_text() -> None:
-    item = parse_action("write the runbook")
+    item = parse_action("write the runbook", THURSDAY)
 
     assert (item.text, item.owner_id, item.due_date) == ("write the runbook", None, None)
 
 
-@pytest.mark.parametrize("args", ["", "<@U0BOB>", "fix it due 2026-02-30"])
+@pytest.mark.parametrize(
+    "args", ["", "<@U0BOB>", "fix it due 2026-02-30", "fix it due someday", "fix it due in 3 moons"]
+)
 def test_an_action_without_text_or_with_a_bad_date_is_refused(args: str) -> None:
     with pytest.raises(InvalidInput):
-        parse_action(args)
+        parse_action(args, THURSDAY)
+
+
+THURSDAY = date(2026, 12, 3)
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("today", date(2026, 12, 3)),
+        ("tomorrow", date(2026, 12, 4)),
+        ("Friday", date(2026, 12, 4)),
+        ("thursday", date(2026, 12, 10)),
+        ("monday", date(2026, 12, 7)),
+        ("next friday", date(2026, 12, 11)),
+        ("in 3 days", date(2026, 12, 6)),
+        ("in 1 day", date(2026, 12, 4)),
+        ("in 2 weeks", date(2026, 12, 17)),
+        ("2026-12-31", date(2026, 12, 31)),
+    ],
+)
+def test_due_dates_as_people_type_them(when: str, expected: date) -> None:
+    assert parse_when(when, THURSDAY) == expected
+    assert parse_action(f"rotate keys due {when}", THURSDAY).due_date == expected
+    assert parse_action(f"rotate keys due {when}", THURSDAY).text == "rotate keys"
 
 
 def test_slack_timestamps_become_utc_times() -> None:

@@ -88,6 +88,14 @@ def change_status(context: CommandContext) -> None:
         context.reply(change.summary)
 
 
+@subcommand("who", "who", "who holds each role and who is in the channel", in_incident=True)
+def who(context: CommandContext) -> None:
+    incident = context.require_incident()
+    slack = context.services.slack
+    members = [m for m in slack.members(incident.channel_id or "") if m != slack.bot_user_id()]
+    context.reply(blocks.who_text(incident, context.services.settings.roles, members))
+
+
 @subcommand("resolve", "resolve", "resolve the incident", in_incident=True)
 def resolve(context: CommandContext) -> None:
     incident = context.require_incident()

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from app.export.delivery import parse_format, share_export
 from app.incidents.actions import USAGE, parse_action
 from app.incidents.errors import InvalidInput
+from app.services import Services
 from app.slack import blocks
 from app.slack.commands.router import CommandContext, subcommand
+from app.slack.gateway import SlackCallError
+
+
+def requester_today(services: Services, user_id: str) -> date:
+    """Today where the requester is (their Slack time zone), so "tomorrow" is theirs."""
+    try:
+        zone = ZoneInfo(services.slack.user(user_id).tz or "UTC")
+    except (SlackCallError, ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return services.clock().astimezone(zone).date()
 
 
 @subcommand("note", "note <text>", "add a note to the timeline", in_incident=True)
@@ -22,7 +36,7 @@ def note(context: CommandContext) -> None:
 
 @subcommand(
     "action",
-    "action <text> [@owner] [due YYYY-MM-DD]",
+    "action <text> [@owner] [due <date|tomorrow|friday|in 3 days>]",
     "add an action item",
     in_incident=True,
 )
@@ -30,8 +44,8 @@ def add_action(context: CommandContext) -> None:
     incident = context.require_incident()
     if not context.args:
         raise InvalidInput(USAGE)
-    item = parse_action(context.args)
     services = context.services
+    item = parse_action(context.args, requester_today(services, context.user_id))
     services.incidents.require_member(incident, context.user_id)
     added = services.actions.add(
         incident.id, item, context.user_id, "command", f"command:{context.trigger_id}"

@@ -144,7 +144,8 @@ def register(app: App, services: Services) -> None:
             return
         if changed and incident.channel_id:
             services.slack.post(
-                incident.channel_id, f"<@{user}> marked an action item done: {item.text}"
+                incident.channel_id,
+                f"<@{user}> marked an action item done: {blocks.escape(item.text)}",
             )
 
     @app.action(blocks.EXPORT_ACTION)

@@ -21,6 +21,10 @@ def register(app: App, services: Services) -> None:
             return
         publish_home(services, body["team_id"], event["user"])
 
+    @app.event("member_joined_channel")
+    def member_joined(event: dict[str, Any]) -> None:
+        welcome_newcomer(services, str(event.get("channel", "")), str(event.get("user", "")))
+
     @app.event("pin_added")
     def pin_added(event: dict[str, Any], body: dict[str, Any]) -> None:
         target = _pinned_message(event)
@@ -94,3 +98,13 @@ def publish_home(services: Services, team_id: str, user_id: str) -> None:
     services.slack.publish_home(
         user_id, blocks.home_view(incidents, visible_mine, utcnow(), recent=recent)
     )
+
+
+def welcome_newcomer(services: Services, channel_id: str, user_id: str) -> None:
+    """Someone joined an incident channel: tell them, and only them, where things stand."""
+    incident = services.incidents.for_channel(channel_id)
+    if incident is None or not user_id or user_id == services.slack.bot_user_id():
+        return
+    latest = services.incidents.latest_update_line(incident.id)
+    text, welcome = blocks.welcome(incident, services.settings.roles, latest)
+    services.slack.post_ephemeral(channel_id, user_id, text, welcome)
