@@ -198,6 +198,10 @@ class IncidentService:
     # --- changing -----------------------------------------------------------------------
 
     def require_member(self, incident: IncidentSnapshot, user_id: str) -> None:
+        # The declarer and role holders are whom the invite step adds: while that step is
+        # still being retried they count as members already.
+        if user_id == incident.declared_by or user_id in incident.roles.values():
+            return
         if incident.channel_id is None or not self._is_member(incident.channel_id, user_id):
             if incident.is_private:
                 raise NotAllowed(UNKNOWN_INCIDENT)

@@ -109,3 +109,26 @@ def test_private_incident_is_invisible_to_non_members(
     assert "Secret breach" not in bob_home and "Public outage" in bob_home
     announced = json.dumps(emulator.messages(announce_channel))
     assert "Secret breach" not in announced and "Public outage" in announced
+
+
+def test_commander_can_act_while_the_invite_is_still_failing(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    people: dict[str, str],
+    announce_channel: str,
+) -> None:
+    """The declarer and role holders are the people the invite step adds: a failing invite
+    must not tell the commander to ask the commander to invite them."""
+    emulator.fail_next("conversations.invite", "internal_error", times=5)
+    declare(slack, people["alice"], "Login broken")
+    [incident] = incidents(runtime)
+    assert incident.id is not None
+    assert people["alice"] not in emulator.channel(incident.channel_id or "").members
+    slack.action(
+        _select(incident.id, blocks.SEVERITY_ACTION, selected_option={"value": "SEV1"}),
+        user=people["alice"],
+        channel=incident.channel_id,
+    )
+    assert incidents(runtime)[0].severity == "SEV1"
+    assert not any("invite you" in r.payload.get("text", "") for r in emulator.responses)
