@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     # setting one up holds a lease that lapses this long after its last step.
     resume_interval_seconds: float = Field(default=60, gt=0, le=3600)
     setup_lease_seconds: float = Field(default=30, gt=0, le=3600)
+    # How often pending Slack effects (retries, and work a killed replica left) are swept.
+    effects_interval_seconds: float = Field(default=2, gt=0, le=600)
+    # A replica carrying out an effect holds it this long; if it dies, another takes over.
+    effects_lease_seconds: float = Field(default=60, gt=0, le=3600)
+    # How often open incidents' card, topic and announcement are compared with Slack.
+    reconcile_interval_seconds: float = Field(default=300, gt=0, le=86400)
 
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")

@@ -361,6 +361,13 @@ def reopened_notice(incident: IncidentSnapshot, actor: str) -> str:
     )
 
 
+def escalated_notice(incident: IncidentSnapshot, actor: str) -> str:
+    return (
+        f":rotating_light: {incident.reference} escalated to {incident.severity} by "
+        f"<@{actor}>: {escape(incident.title)}. Join {channel_ref(incident.channel_id)}"
+    )
+
+
 def announcement_text(incident: IncidentSnapshot) -> str:
     status = f"{incident.severity} {incident.status.label}"
     return f"{incident.reference} {status}: {escape(incident.title)}"
