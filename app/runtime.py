@@ -76,7 +76,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     if migrate:
         db.migrate()
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    client: WebClient = create_web_client(token, settings.slack_api_url)
+    client: WebClient = create_web_client(
+        token, settings.slack_api_url, timeout=settings.slack_timeout_seconds
+    )
     metrics = Metrics()
     slack = SlackGateway(client, observer=metrics.observe_slack_call)
     executor = ListenerExecutor(max_workers=LISTENER_THREADS)

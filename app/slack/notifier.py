@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,6 +81,59 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 
 
+class _LeaseKeeper:
+    """Renews the leases of the effects this process is carrying out, every third of a
+    lease: a slow Slack never lets another replica take an effect over while it is being
+    carried out, and a replica that dies stops renewing, so another takes over after one
+    lease."""
+
+    def __init__(self, db: Database, lease: timedelta) -> None:
+        self._db = db
+        self._lease = lease
+        self._held: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def holding(self, effect_ids: Iterable[int]) -> Iterator[None]:
+        ids = list(effect_ids)
+        with self._lock:
+            for effect_id in ids:
+                self._held[effect_id] = self._held.get(effect_id, 0) + 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._renew_forever, name="effect-leases", daemon=True
+                )
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                for effect_id in ids:
+                    self._held[effect_id] -= 1
+                    if not self._held[effect_id]:
+                        del self._held[effect_id]
+
+    def _renew_forever(self) -> None:
+        while True:
+            time.sleep(self._lease.total_seconds() / 3)
+            with self._lock:
+                held = list(self._held)
+            if held:
+                self._renew(held)
+
+    def _renew(self, held: list[int]) -> None:
+        try:
+            with self._db.session() as session:
+                session.execute(
+                    update(_TABLE)
+                    .where(_TABLE.c.id.in_(held), _TABLE.c.done_at.is_(None))
+                    .values(lease_until=utcnow() + self._lease)
+                )
+        except SQLAlchemyError as error:
+            log.warning("effect_leases_not_renewed", error=type(error).__name__)
+
+
 @dataclass(frozen=True)
 class _View:
     """What the effects of one incident are drawn from, read in one transaction."""
@@ -115,6 +170,7 @@ class Notifier:
         self.metrics = metrics
         self._submit = submit
         self._lease = timedelta(seconds=settings.effects_lease_seconds)
+        self._leases = _LeaseKeeper(db, self._lease)
         self._lock = threading.Lock()
         self._running: set[int] = set()
         self._again: set[int] = set()
@@ -170,17 +226,25 @@ class Notifier:
             query = select(func.count()).select_from(_TABLE).where(_TABLE.c.done_at.is_(None))
             return int(session.execute(query).scalar_one())
 
-    def failed_effects(self, incident_id: int) -> list[tuple[str, str]]:
-        """(kind, error) of effects Slack refused for good, for the App Home."""
+    def refused(self, incident_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
+        """incident id -> [(effect kind, Slack's error)] of effects Slack refused for good."""
+        wanted = list(incident_ids)
+        if not wanted:
+            return {}
         with self.db.session() as session:
             rows = session.execute(
-                select(_TABLE.c.kind, _TABLE.c.error).where(
-                    _TABLE.c.incident_id == incident_id,
+                select(_TABLE.c.incident_id, _TABLE.c.kind, _TABLE.c.error)
+                .where(
+                    _TABLE.c.incident_id.in_(wanted),
                     _TABLE.c.done_at.is_not(None),
                     _TABLE.c.error.is_not(None),
                 )
+                .order_by(_TABLE.c.id)
             ).all()
-        return [(str(kind), str(error)) for kind, error in rows]
+        refused: dict[int, list[tuple[str, str]]] = {}
+        for incident_id, kind, error in rows:
+            refused.setdefault(int(incident_id), []).append((str(kind), str(error)))
+        return refused
 
     # --- one incident -----------------------------------------------------------------------
 
@@ -199,7 +263,8 @@ class Notifier:
                 log.warning("effects_unreadable", error=type(error).__name__)
                 return
             bind_request(incident=view.incident.reference)
-            outcomes = [(effect, self._attempt(effect, view)) for effect in claimed]
+            with self._leases.holding(effect.id for effect in claimed):
+                outcomes = [(effect, self._attempt(effect, view)) for effect in claimed]
             try:
                 redrawn_again = self._settle(outcomes)
             except SQLAlchemyError as error:
@@ -456,15 +521,7 @@ def _require(view: _View, step: str) -> None:
 
 
 def _describe(kind: Kind) -> str:
-    return {
-        Kind.CARD: "the card redraw",
-        Kind.TOPIC: "the channel topic",
-        Kind.ANNOUNCEMENT: "the announcement redraw",
-        Kind.LINE: "a line in the channel",
-        Kind.NOTICE: "a notice to stakeholders",
-        Kind.UPDATE: "a stakeholder update",
-        Kind.INVITE: "an invitation",
-    }[kind]
+    return blocks.EFFECT_NAMES[kind.value]
 
 
 def _next_due(row: StakeholderUpdate) -> datetime | None:

@@ -17,11 +17,12 @@ from sqlalchemy import select
 from app.config import Settings
 from app.emulator import SlackEmulator
 from app.emulator.server import LOST_ANSWER
-from app.runtime import Runtime
+from app.runtime import Runtime, build_runtime
+from app.server import HttpServer
 from app.slack import blocks
 from app.slack.reconcile import Reconciler
 from app.store.models import Incident, SlackEffect
-from tests.conftest import make_settings
+from tests.conftest import SIGNING_SECRET, make_settings
 from tests.reliability.helpers import timeline
 from tests.support.driver import SlackDriver
 from tests.support.updates import (
@@ -242,13 +243,17 @@ def test_slack_refusing_for_good_is_recorded_and_counted(
     assert choose_severity(slack, incident, alice, "SEV1") == 200
     runtime.wait_idle()
     wait_for(lambda: not pending_effects(runtime))
-    failed = runtime.services.notifier.failed_effects(incident.id or 0)
-    assert ("card", "msg_too_long") in failed
+    refused = runtime.services.notifier.refused([incident.id or 0])
+    assert ("card", "msg_too_long") in refused[incident.id or 0]
     kinds = [e.kind for e in timeline(runtime, incident.id or 0)]
     assert "slack_effect_failed" in kinds
     metrics = runtime.services.metrics.render().decode()
     assert 'firebreak_slack_effects_total{kind="card",outcome="failed"} 1.0' in metrics
     assert "firebreak_slack_effects_pending 0.0" in metrics
+    slack.event({"type": "app_home_opened", "user": alice, "tab": "home"})
+    home = emulator.home_view(alice)
+    assert home is not None
+    assert "Slack refused the card redraw (`msg_too_long`)" in str(home["blocks"])
 
 
 def test_a_redelivered_status_change_tells_stakeholders_once(
@@ -285,3 +290,37 @@ def test_reconcile_redraws_a_card_that_differs_from_the_database(
     assert reconciler.run() == 0
     metrics = runtime.services.metrics.render().decode()
     assert 'firebreak_reconcile_repairs_total{surface="card"} 1.0' in metrics
+
+
+def test_a_post_that_timed_out_but_landed_is_not_posted_again(
+    emulator: SlackEmulator, database_url: str, announce_channel: str
+) -> None:
+    """Slack took longer than the client waits, then posted: the retry finds the post."""
+    settings = make_settings(emulator, database_url, slack_timeout_seconds=1)
+    runtime = build_runtime(settings)
+    server = HttpServer(runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20)
+    server.start()
+    try:
+        slack = SlackDriver(server.url, SIGNING_SECRET, emulator, runtime)
+        alice = emulator.user_by_name("alice").id
+        incident = fresh(runtime, declare(slack, runtime.db, alice))
+        channel = incident.channel_id
+        assert channel
+        slow_post = emulator.hold(
+            "chat.postMessage",
+            lambda args: args.get("channel") == channel and UPDATE_MARK in str(args.get("blocks")),
+        )
+        lookup = emulator.hold("conversations.history", lambda args: args.get("channel") == channel)
+        post_update(slack, incident, alice, "Payments time out", wait=False)
+        assert slow_post.arrived.wait(10)
+        assert lookup.arrived.wait(10), "the timed-out post was not looked up"
+        slow_post.release()  # Slack gets to it after all
+        wait_for(lambda: len(messages_marked(emulator, channel, UPDATE_MARK)) == 1)
+        lookup.release()
+        runtime.wait_idle()
+        wait_for(lambda: not pending_effects(runtime))
+        assert len(messages_marked(emulator, channel, UPDATE_MARK)) == 1
+        assert len(updates_in_thread(emulator, fresh(runtime, incident))) == 1
+    finally:
+        server.stop()
+        runtime.close()
