@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     # setting one up holds a lease that lapses this long after its last step.
     resume_interval_seconds: float = Field(default=60, gt=0, le=3600)
     setup_lease_seconds: float = Field(default=30, gt=0, le=3600)
+    # A channel's member list is trusted this long to let a member act without asking
+    # Slack before the ack; a non-member is always checked afresh. 0 asks every time.
+    membership_cache_seconds: float = Field(default=10, ge=0, le=300)
     # How often pending Slack effects (retries, and work a killed replica left) are swept.
     effects_interval_seconds: float = Field(default=2, gt=0, le=600)
     # A replica carrying out an effect renews its lease every third of this; if it dies,

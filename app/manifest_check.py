@@ -28,6 +28,7 @@ DEFAULT_SCHEMA_DIR = ROOT.parent / "shared" / "reference" / "slack"
 EVENT_SCOPES: dict[str, str | None] = {
     "app_home_opened": None,
     "member_joined_channel": "channels:read",
+    "member_left_channel": "channels:read",
     "message.channels": "channels:history",
     "message.groups": "groups:history",
     "pin_added": "pins:read",

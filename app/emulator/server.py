@@ -496,6 +496,13 @@ class SlackEmulator:
             if user_id not in members:
                 members.append(user_id)
 
+    def leave(self, channel_id: str, user_id: str) -> None:
+        """Someone left a channel in Slack's client (Slack then sends member_left_channel)."""
+        with self._lock:
+            members = self._workspace.channels[channel_id].members
+            if user_id in members:
+                members.remove(user_id)
+
     def pin_message(self, channel_id: str, ts: str, *, user_id: str) -> None:
         """Someone pinned a message in Slack's client (Slack then sends pin_added)."""
         with self._lock:

@@ -7,6 +7,8 @@ loses the change itself.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,6 +78,7 @@ class IncidentService:
         self.clock = clock
         self.effects_ready = effects_ready
         self.schedule: reminders.ScheduleSink = reminders.NoSchedule()
+        self._members = RecentMembers(settings.membership_cache_seconds)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -212,7 +215,17 @@ class IncidentService:
             )
 
     def _is_member(self, channel_id: str, user_id: str) -> bool:
-        return user_id in self.slack.members(channel_id)
+        # A recent member list answers "yes" without a Web API call before the ack; "no"
+        # is always asked afresh, so someone who just joined is never refused.
+        if self._members.holds(channel_id, user_id):
+            return True
+        members = self.slack.members(channel_id)
+        self._members.remember(channel_id, members)
+        return user_id in members
+
+    def forget_members(self, channel_id: str) -> None:
+        """Someone left (or joined) the channel: ask Slack next time."""
+        self._members.forget(channel_id)
 
     def assign_role(
         self, incident_id: int, role: str, user_id: str, actor: str, source: str
@@ -392,6 +405,32 @@ def update_line(latest: StakeholderUpdate | None) -> str | None:
     if latest is None:
         return None
     return f"{Status(latest.status).label}: {latest.what_we_know[:300]}"
+
+
+class RecentMembers:
+    """Channel member lists seen in the last few seconds, per channel."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._seen: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def holds(self, channel_id: str, user_id: str) -> bool:
+        with self._lock:
+            seen = self._seen.get(channel_id)
+        return (
+            seen is not None and time.monotonic() - seen[0] < self._seconds and (user_id in seen[1])
+        )
+
+    def remember(self, channel_id: str, members: list[str]) -> None:
+        with self._lock:
+            if len(self._seen) > 10_000:  # bounded: old channels fall out
+                self._seen.clear()
+            self._seen[channel_id] = (time.monotonic(), frozenset(members))
+
+    def forget(self, channel_id: str) -> None:
+        with self._lock:
+            self._seen.pop(channel_id, None)
 
 
 def _apply_status(incident: Incident, status: Status, now: datetime) -> None:

@@ -23,7 +23,12 @@ def register(app: App, services: Services) -> None:
 
     @app.event("member_joined_channel")
     def member_joined(event: dict[str, Any]) -> None:
+        services.incidents.forget_members(str(event.get("channel", "")))
         welcome_newcomer(services, str(event.get("channel", "")), str(event.get("user", "")))
+
+    @app.event("member_left_channel")
+    def member_left(event: dict[str, Any]) -> None:
+        services.incidents.forget_members(str(event.get("channel", "")))
 
     @app.event("pin_added")
     def pin_added(event: dict[str, Any], body: dict[str, Any]) -> None:
