@@ -357,7 +357,9 @@ class IncidentService:
         """Bring the card, the channel topic and the announcement up to date."""
         card_ts, _ = self._message_refs(incident.id)
         if incident.channel_id and card_ts:
-            card = blocks.incident_card(incident, self.settings.roles, self.settings.severities)
+            card = blocks.incident_card(
+                incident, self.settings.roles, self.settings.severities, self._bridge(incident)
+            )
             self._quietly(
                 lambda: self.slack.update(
                     incident.channel_id or "", card_ts, blocks.card_text(incident), card
@@ -376,9 +378,12 @@ class IncidentService:
                     incident.announcement_channel_id or "",
                     incident.announcement_ts or "",
                     blocks.announcement_text(incident),
-                    blocks.announcement(incident, latest),
+                    blocks.announcement(incident, latest, self._bridge(incident)),
                 )
             )
+
+    def _bridge(self, incident: IncidentSnapshot) -> str | None:
+        return blocks.bridge_link(self.settings.bridge_url, incident)
 
     def _message_refs(self, incident_id: int) -> tuple[str | None, str | None]:
         with self.db.session() as session:

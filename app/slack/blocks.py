@@ -237,8 +237,27 @@ def _update_line(incident: IncidentSnapshot) -> str:
     return line
 
 
+def bridge_link(template: str | None, incident: IncidentSnapshot) -> str | None:
+    """The incident's meeting link from the FIREBREAK_BRIDGE_URL template (checked at start)."""
+    if not template:
+        return None
+    return template.format(
+        channel=incident.channel_name or f"inc-{incident.number}",
+        number=incident.number,
+        reference=incident.reference,
+    )
+
+
+def _bridge_line(bridge: str | None) -> str:
+    # Slack links are <url|label>; the template was checked to be http(s).
+    return f"*Bridge:* <{bridge}|join the call>" if bridge else ""
+
+
 def incident_card(
-    incident: IncidentSnapshot, roles: Sequence[str], severities: Sequence[SeverityLevel]
+    incident: IncidentSnapshot,
+    roles: Sequence[str],
+    severities: Sequence[SeverityLevel],
+    bridge: str | None = None,
 ) -> list[Block]:
     role_fields = [
         mrkdwn(f"*{role_label(role)}*\n{user_ref(incident.roles.get(role))}") for role in roles
@@ -269,6 +288,8 @@ def incident_card(
     ]
     if incident.summary:
         blocks.append({"type": "section", "text": mrkdwn(escape(incident.summary))})
+    if bridge:
+        blocks.append({"type": "section", "text": mrkdwn(_bridge_line(bridge))})
     for row, selects in enumerate(_rows(_role_selects(incident, roles), ROLE_SELECTS_PER_ROW)):
         prefix = "roles" if row == 0 else f"roles-{row + 1}"
         blocks.append(
@@ -289,12 +310,16 @@ def channel_topic(incident: IncidentSnapshot) -> str:
 # --- announcement ----------------------------------------------------------------------
 
 
-def announcement(incident: IncidentSnapshot, latest_update: str | None = None) -> list[Block]:
+def announcement(
+    incident: IncidentSnapshot, latest_update: str | None = None, bridge: str | None = None
+) -> list[Block]:
     lines = [
         f"*Severity:* {incident.severity}   *Status:* {incident.status.label}   "
         f"*Commander:* {user_ref(incident.commander)}",
         f"*Channel:* {channel_ref(incident.channel_id)}",
     ]
+    if bridge and incident.status.is_open:
+        lines.append(_bridge_line(bridge))
     if latest_update:
         lines.append(f"*Latest:* {escape(latest_update)}")
     return [
