@@ -81,7 +81,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     slack = SlackGateway(client, observer=metrics.observe_slack_call)
     services = Services(settings=settings, db=db, slack=slack, metrics=metrics, clock=clock)
     metrics.watch_open_incidents(services.incidents.open_counts)
-    scheduler = ReminderScheduler(services.reminders, db.engine, clock=clock)
+    scheduler = ReminderScheduler(
+        services.reminders, db.engine, clock=clock, closing=services.closing
+    )
     services.incidents.schedule = scheduler
     services.reminders.sink = scheduler
     services.updates.sink = scheduler

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.config import Settings
-from app.incidents import reminders
+from app.incidents import closing, reminders
 from app.incidents import repository as repo
 from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
 from app.incidents.rules import (
@@ -60,6 +60,9 @@ class Change:
     incident: IncidentSnapshot
     changed: bool
     summary: str
+    # Something the person who asked should know besides the change (e.g. Slack refused
+    # to unarchive the channel).
+    note: str = ""
 
 
 class IncidentService:
@@ -88,6 +91,15 @@ class IncidentService:
 
     def _cadence(self, severity: str) -> int:
         return reminders.cadence_minutes(self.settings, severity)
+
+    def by_reference(self, team_id: str, reference: str) -> IncidentSnapshot | None:
+        """`INC-12`, `inc-12` or `12` in this workspace."""
+        digits = reference.strip().upper().removeprefix("INC-").removeprefix("#")
+        if not digits.isdigit():
+            return None
+        with self.db.session() as session:
+            incident = repo.incident_by_number(session, team_id, int(digits))
+            return self._snapshot(session, incident) if incident else None
 
     def for_channel(self, channel_id: str) -> IncidentSnapshot | None:
         with self.db.session() as session:
@@ -305,6 +317,13 @@ class IncidentService:
             if old == status:
                 return Change(self._snapshot(session, stored), False, f"Already {status.label}.")
             _apply_status(stored, status, now)
+            was_archived = stored.archived_at is not None
+            stored.archive_due_at = (
+                closing.archive_at(now, self.settings.archive_after_hours)
+                if status is Status.CLOSED and stored.channel_id
+                else None
+            )
+            archive_due = stored.archive_due_at
             session.add(stored)
             due = reminders.due_after_status_change(
                 status,
@@ -329,7 +348,16 @@ class IncidentService:
             )
             snapshot = self._snapshot(session, stored)
         self.schedule.schedule(incident_id, due)
-        change = self._announce_change(snapshot, summary)
+        note = (
+            self._unarchive(snapshot, now) if was_archived and status is not Status.CLOSED else ""
+        )
+        change = self._announce_change(snapshot, summary, note)
+        if status is Status.CLOSED and archive_due is not None and snapshot.channel_id:
+            self._quietly(
+                lambda: self.slack.post(
+                    snapshot.channel_id or "", blocks.archive_scheduled(snapshot, archive_due)
+                )
+            )
         if status is Status.RESOLVED:
             self._tell_stakeholders(snapshot, blocks.resolved_notice(snapshot, actor))
         elif status.is_open and not old.is_open:
@@ -345,13 +373,35 @@ class IncidentService:
         names = [name.upper() for name in self.settings.severity_names]
         return severity.upper() in names[:2]
 
-    def _announce_change(self, incident: IncidentSnapshot, summary: str) -> Change:
+    def _announce_change(self, incident: IncidentSnapshot, summary: str, note: str = "") -> Change:
         bind_request(incident=incident.reference)
         log.info("incident_changed", change=summary)
         self.refresh(incident)
         if incident.channel_id:
             self._quietly(lambda: self.slack.post(incident.channel_id or "", summary))
-        return Change(incident, True, summary)
+        return Change(incident, True, summary, note)
+
+    def _unarchive(self, incident: IncidentSnapshot, now: datetime) -> str:
+        """A reopened incident gets its channel back, or the reason Slack gave for not."""
+        try:
+            self.slack.unarchive(incident.channel_id or "")
+        except SlackCallError as error:
+            log.warning("channel_not_unarchived", error=error.error)
+            return blocks.unarchive_refused(incident, error.error)
+        with self.db.session() as session:
+            stored = repo.get_incident(session, incident.id)
+            stored.archived_at = None
+            session.add(stored)
+            repo.record_event(
+                session,
+                incident.id,
+                closing.UNARCHIVED,
+                source="command",
+                actor_id=None,
+                text=f"Unarchived {blocks.channel_ref(incident.channel_id)} on reopening",
+                occurred_at=now,
+            )
+        return ""
 
     def refresh(self, incident: IncidentSnapshot) -> None:
         """Bring the card, the channel topic and the announcement up to date."""

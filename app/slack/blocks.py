@@ -349,6 +349,39 @@ def resolved_notice(incident: IncidentSnapshot, actor: str) -> str:
     )
 
 
+def postmortem_whereabouts(incident: IncidentSnapshot) -> str:
+    return (
+        "The postmortem stays available: press *Export postmortem* next to "
+        f"{incident.reference} on Firebreak's Home tab (Markdown or JSON), or run "
+        f"`firebreak export {incident.reference}`."
+    )
+
+
+def archive_scheduled(incident: IncidentSnapshot, archive_at: datetime) -> str:
+    return (
+        f":lock: {incident.reference} is closed: the review is done. This channel will be "
+        f"archived {date_ref(archive_at)}; reopening before then keeps it. "
+        + postmortem_whereabouts(incident)
+    )
+
+
+def archiving_notice(incident: IncidentSnapshot) -> str:
+    return (
+        f":file_cabinet: Archiving this channel: {incident.reference} is closed. "
+        + postmortem_whereabouts(incident)
+        + f" To reopen, type `/incident reopen {incident.reference}` anywhere."
+    )
+
+
+def unarchive_refused(incident: IncidentSnapshot, error: str) -> str:
+    return (
+        f"{incident.reference} is reopened, but Slack did not let Firebreak unarchive "
+        f"{channel_ref(incident.channel_id)} ({error}; Slack does not let apps unarchive "
+        "channels). Anyone in the channel can unarchive it: open the archived channel and "
+        "choose *Unarchive* in its settings. Firebreak posts there again once it is back."
+    )
+
+
 def welcome(
     incident: IncidentSnapshot, roles: Sequence[str], latest_update: str | None
 ) -> tuple[str, list[Block]]:

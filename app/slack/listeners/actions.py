@@ -45,6 +45,8 @@ def _guarded(respond: Respond, change: Callable[[], Change]) -> None:
         return
     if not result.changed:
         log.info("card_action_no_change", summary=result.summary)
+    if result.note:
+        respond(response_type="ephemeral", replace_original=False, text=result.note)
 
 
 def register(app: App, services: Services) -> None:
