@@ -14,6 +14,7 @@ _KIND_LABELS = {
     "declared": "Declared",
     "message_pinned": "Pinned message",
     "message_reacted": "Marked message (:pushpin:)",
+    "message_added": "Added message",
     "note": "Note",
     "stakeholder_update": "Stakeholder update",
     "action_item_added": "Action item added",

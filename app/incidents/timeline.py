@@ -29,9 +29,11 @@ log = get_logger(__name__)
 
 PINNED = "message_pinned"
 REACTED = "message_reacted"
+ADDED = "message_added"  # the "Add to incident timeline" message shortcut
 NOTE = "note"
 MARK_REACTION = "pushpin"
-MARK_KINDS = (PINNED, REACTED)
+MARK_KINDS = (PINNED, REACTED, ADDED)
+_SOURCES = {PINNED: "pin", REACTED: "reaction", ADDED: "shortcut"}
 MAX_NOTE = 3000
 
 
@@ -68,21 +70,38 @@ class TimelineService:
         if incident is None or mark.ts == incident.card_ts or self._is_bot(mark.marked_by):
             return False
         assert incident.id is not None
-        existing = self._existing(incident.id, mark.kind, mark.ts)
+        return self._put(incident.id, mark)
+
+    def add_message(self, incident_id: int, mark: Mark) -> bool:
+        """A message someone put on an incident's timeline with the shortcut, from its
+        channel or from anywhere; False when it is on that timeline already."""
+        with self.db.session() as session:
+            on_timeline = session.execute(
+                select(col(TimelineEvent.id)).where(
+                    col(TimelineEvent.incident_id) == incident_id,
+                    col(TimelineEvent.kind).in_(MARK_KINDS),
+                    col(TimelineEvent.message_ts) == mark.ts,
+                    col(TimelineEvent.removed_at).is_(None),
+                )
+            ).first()
+        return on_timeline is None and self._put(incident_id, mark)
+
+    def _put(self, incident_id: int, mark: Mark) -> bool:
+        existing = self._existing(incident_id, mark.kind, mark.ts)
         if existing is not None:
             return self._restore(existing, mark.event_key)
         message = self._fetch(mark)
         permalink = self._permalink(mark.channel_id, mark.ts)
         with self.db.session() as session:
-            if not claim_request(session, mark.event_key, "timeline", incident.id):
+            if not claim_request(session, mark.event_key, "timeline", incident_id):
                 return False
             try:
                 with session.begin_nested():
                     repo.record_event(
                         session,
-                        incident.id,
+                        incident_id,
                         mark.kind,
-                        source="pin" if mark.kind == PINNED else "reaction",
+                        source=_SOURCES[mark.kind],
                         actor_id=message.get("user") or message.get("bot_id"),
                         text=str(message.get("text") or ""),
                         occurred_at=ts_to_datetime(mark.ts),

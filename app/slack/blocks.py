@@ -29,6 +29,11 @@ ADD_ACTION_ITEM_ACTION = "action_item_open"
 ACTION_ITEM_DONE_ACTION = "action_item_done"
 ACTION_ITEM_CALLBACK = "action_item_add"
 EXPORT_ACTION = "export_incident"
+DECLARE_SHORTCUT = "declare_incident"
+TIMELINE_SHORTCUT = "add_to_timeline"
+TIMELINE_PICK_CALLBACK = "add_to_timeline_pick"
+SHORTCUTS = {DECLARE_SHORTCUT: "global", TIMELINE_SHORTCUT: "message"}  # as in manifest.yml
+MAX_SELECT_OPTIONS = 100  # Slack's limit for a static select
 
 SECTION_TEXT_LIMIT = 3000
 # Slack renders {ago} as live relative time ("2 hours ago"), so the card shows elapsed time
@@ -144,6 +149,38 @@ def declare_modal(
             },
         ],
     }
+
+
+def timeline_picker_modal(
+    incidents: Sequence[IncidentSnapshot], private_metadata: str, excerpt: str
+) -> dict[str, Any]:
+    """Pick which open incident a message from elsewhere belongs on."""
+    options = [
+        _option(str(incident.id), f"{incident.reference} {incident.title}")
+        for incident in incidents[:MAX_SELECT_OPTIONS]
+    ]
+    return {
+        "type": "modal",
+        "callback_id": TIMELINE_PICK_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": plain("Add to timeline", 24),
+        "submit": plain("Add"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {"type": "section", "text": mrkdwn(_quote(excerpt))},
+            {
+                "type": "input",
+                "block_id": "incident",
+                "label": plain("Incident"),
+                "element": {"type": "static_select", "action_id": "value", "options": options},
+            },
+        ],
+    }
+
+
+def _quote(text: str) -> str:
+    lines = escape(_truncate(text.strip(), 500)).splitlines() or ["(no text)"]
+    return "\n".join(f">{line}" for line in lines)
 
 
 # --- incident card ---------------------------------------------------------------------
