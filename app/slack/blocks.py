@@ -7,6 +7,7 @@ into a title pings nobody.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -532,6 +533,41 @@ def _export_row(incident: IncidentSnapshot) -> Block:
             "value": f"{incident.id}:markdown",
         },
     }
+
+
+# --- timeline -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    id: int
+    occurred_at: datetime
+    kind: str
+    actor_id: str | None
+    text: str
+    curated_text: str | None = None
+    curated_by: str | None = None
+    struck: bool = False
+
+
+def timeline_listing(reference: str, entries: Sequence[TimelineLine], limit: int) -> str:
+    """`/incident timeline`: the latest entries with the ids the edit commands take."""
+    if not entries:
+        return f"Nothing is on the {reference} timeline yet."
+    lines = [f"*{reference} timeline* (latest {limit}; the number is the entry id)"]
+    for entry in entries:
+        words = entry.curated_text if entry.curated_text is not None else entry.text
+        line = f"`{entry.id}` {entry.occurred_at.strftime('%H:%M')} UTC"
+        line += f" {user_ref(entry.actor_id)}" if entry.actor_id else ""
+        line += f" _{entry.kind.replace('_', ' ')}_: {escape(_truncate(words, 200))}"
+        if entry.curated_text is not None:
+            line += f" _(edited by {user_ref(entry.curated_by)})_"
+        lines.append(f"~{line}~ _(struck)_" if entry.struck else line)
+    lines.append(
+        "Scribe or commander: `/incident timeline edit <id> <new text>`, "
+        "`/incident timeline strike <id>`, `/incident timeline restore <id>`."
+    )
+    return "\n".join(lines)
 
 
 # --- action items ------------------------------------------------------------------------
