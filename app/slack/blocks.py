@@ -421,7 +421,10 @@ def unarchive_refused(incident: IncidentSnapshot, error: str) -> str:
 
 
 def welcome(
-    incident: IncidentSnapshot, roles: Sequence[str], latest_update: str | None
+    incident: IncidentSnapshot,
+    roles: Sequence[str],
+    latest_update: str | None,
+    bridge: str | None = None,
 ) -> tuple[str, list[Block]]:
     """The ephemeral summary a newcomer to an incident channel gets."""
     holders = " · ".join(f"{role_label(r)}: {user_ref(incident.roles.get(r))}" for r in roles)
@@ -433,6 +436,7 @@ def welcome(
         f"*{text}*",
         holders,
         f"Latest update: {escape(latest_update)}" if latest_update else "No update posted yet.",
+        *([_bridge_line(bridge)] if bridge else []),
         "`/incident who` lists who is here; the pinned card has the controls.",
     ]
     return text, [{"type": "section", "text": mrkdwn("\n".join(lines))}]

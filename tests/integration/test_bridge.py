@@ -50,3 +50,15 @@ def test_private_incident_bridge_stays_in_its_channel(
     card = emulator.messages(incident.channel_id or "")[0]
     assert "meet.example.com/inc-1-secret-breach" in _texts(card["blocks"])
     assert emulator.messages(emulator.channel_by_name("incidents").id) == []
+
+
+def test_a_newcomer_is_given_the_bridge(
+    slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, people: People
+) -> None:
+    declare(slack, emulator, people.alice, "Checkout fails", "SEV2")
+    [incident] = incidents(runtime.db)
+    channel = incident.channel_id or ""
+    emulator.join(channel, people.carol)
+    slack.event({"type": "member_joined_channel", "user": people.carol, "channel": channel})
+    [welcome] = [m for m in emulator.ephemeral_messages(channel) if m["recipient"] == people.carol]
+    assert "https://meet.example.com/inc-1-checkout-fails?ref=INC-1" in _texts(welcome["blocks"])

@@ -4,6 +4,7 @@ reopening brings it back or says why it can't. Driven through signed requests, h
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,15 @@ from tests.support.driver import SlackDriver
 from tests.support.story import People, declare, event_kinds, incidents
 
 DAY = timedelta(hours=24)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """Archiving is claimed in the database: both stores."""
+    if request.param == "sqlite":
+        return sqlite_url
+    url: str = request.getfixturevalue("postgres_url")
+    return url
 
 
 @pytest.fixture
@@ -91,6 +101,21 @@ def test_closing_archives_the_channel_a_day_later_with_a_last_word(
             channel=channel, text="late"
         )
     assert refused.value.response["error"] == "is_archived"
+
+
+def test_replicas_racing_to_archive_archive_once(
+    slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, clock: FakeClock, people: People
+) -> None:
+    start = clock()
+    incident = _closed(slack, people)
+    emulator.reset_calls()
+    closing = runtime.services.closing
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(lambda _: closing.archive_due(start + DAY), range(4)))
+    assert sorted(len(ids) for ids in done) == [0, 0, 0, 1]
+    assert len(emulator.calls_to("conversations.archive")) == 1
+    assert len(emulator.calls_to("chat.postMessage")) == 1
+    assert emulator.channel(incident.channel_id or "").is_archived
 
 
 def test_a_closed_archived_incident_can_still_be_exported(
