@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.config import Settings
-from app.incidents import effects, reminders
+from app.incidents import closing, effects, reminders
 from app.incidents import repository as repo
 from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
 from app.incidents.rules import (
@@ -29,7 +29,8 @@ from app.incidents.rules import (
 )
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import bind_request, get_logger
-from app.slack.gateway import SlackGateway
+from app.slack import blocks
+from app.slack.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.idempotency import claim_request
 from app.store.models import Incident, StakeholderUpdate
@@ -61,6 +62,9 @@ class Change:
     incident: IncidentSnapshot
     changed: bool
     summary: str
+    # Something the person who asked should know besides the change (e.g. Slack refused
+    # to unarchive the channel).
+    note: str = ""
 
 
 class IncidentService:
@@ -91,6 +95,15 @@ class IncidentService:
 
     def _cadence(self, severity: str) -> int:
         return reminders.cadence_minutes(self.settings, severity)
+
+    def by_reference(self, team_id: str, reference: str) -> IncidentSnapshot | None:
+        """`INC-12`, `inc-12` or `12` in this workspace."""
+        digits = reference.strip().upper().removeprefix("INC-").removeprefix("#")
+        if not digits.isdigit():
+            return None
+        with self.db.session() as session:
+            incident = repo.incident_by_number(session, team_id, int(digits))
+            return self._snapshot(session, incident) if incident else None
 
     def for_channel(self, channel_id: str) -> IncidentSnapshot | None:
         with self.db.session() as session:
@@ -320,8 +333,10 @@ class IncidentService:
                 return Change(self._snapshot(session, stored), False, f"Already {status.label}.")
             due = reminders.next_due(session, incident_id)
             snapshot = self._announce_change(session, stored, summary)
+            was_archived = stored.archived_at is not None and status is not Status.CLOSED
         self.schedule.schedule(incident_id, due)
-        return self._changed(snapshot, summary)
+        note = self._unarchive(snapshot, self.clock()) if was_archived else ""
+        return self._changed(snapshot, summary, note)
 
     def move_status(
         self, session: Session, stored: Incident, status: Status, actor: str, source: str
@@ -334,7 +349,14 @@ class IncidentService:
             return None
         now = self.clock()
         _apply_status(stored, status, now)
+        stored.archive_due_at = (
+            closing.archive_at(now, self.settings.archive_after_hours)
+            if status is Status.CLOSED and stored.channel_id
+            else None
+        )
         session.add(stored)
+        if stored.archive_due_at is not None:
+            effects.announce_archiving(session, stored.id, stored.archive_due_at)
         due = reminders.due_after_status_change(
             status,
             now=now,
@@ -380,11 +402,33 @@ class IncidentService:
         effects.say_in_channel(session, stored.id, summary)
         return self._snapshot(session, stored)
 
-    def _changed(self, incident: IncidentSnapshot, summary: str) -> Change:
+    def _changed(self, incident: IncidentSnapshot, summary: str, note: str = "") -> Change:
         bind_request(incident=incident.reference)
         log.info("incident_changed", change=summary)
         self.effects_ready(incident.id)
-        return Change(incident, True, summary)
+        return Change(incident, True, summary, note)
+
+    def _unarchive(self, incident: IncidentSnapshot, now: datetime) -> str:
+        """A reopened incident gets its channel back, or the reason Slack gave for not."""
+        try:
+            self.slack.unarchive(incident.channel_id or "")
+        except SlackCallError as error:
+            log.warning("channel_not_unarchived", error=error.error)
+            return blocks.unarchive_refused(incident, error.error)
+        with self.db.session() as session:
+            stored = repo.get_incident(session, incident.id)
+            stored.archived_at = None
+            session.add(stored)
+            repo.record_event(
+                session,
+                incident.id,
+                closing.UNARCHIVED,
+                source="command",
+                actor_id=None,
+                text=f"Unarchived {blocks.channel_ref(incident.channel_id)} on reopening",
+                occurred_at=now,
+            )
+        return ""
 
     def latest_update_line(self, incident_id: int) -> str | None:
         """The announcement root and the newcomer's welcome show the latest update."""

@@ -113,5 +113,6 @@ def welcome_newcomer(services: Services, channel_id: str, user_id: str) -> None:
     if incident is None or not user_id or user_id == services.slack.bot_user_id():
         return
     latest = services.incidents.latest_update_line(incident.id)
-    text, welcome = blocks.welcome(incident, services.settings.roles, latest)
+    bridge = blocks.bridge_link(services.settings.bridge_url, incident)
+    text, welcome = blocks.welcome(incident, services.settings.roles, latest, bridge)
     services.slack.post_ephemeral(channel_id, user_id, text, welcome)
