@@ -87,5 +87,5 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     services.updates.sink = scheduler
     executor = ListenerExecutor(max_workers=LISTENER_THREADS)
     bolt = create_bolt_app(settings, services, client, executor)
-    web = FirebreakWeb(bolt, services, accept_slack=settings.slack_signing_secret is not None)
+    web = FirebreakWeb(bolt, services)
     return Runtime(services=services, bolt=bolt, executor=executor, web=web, scheduler=scheduler)

@@ -25,9 +25,12 @@ def _command_body(emulator: SlackEmulator, user: str, channel: str) -> bytes:
     return payloads.form_body(fields)
 
 
-def test_healthz_reports_the_database(server: HttpServer) -> None:
-    result = http_request(server.url + "/healthz")
+def test_healthz_reports_the_database(admin: HttpServer, server: HttpServer) -> None:
+    result = http_request(admin.url + "/healthz")
     assert result.status == 200
+    # Off Slack's port: metrics and probes stay on the admin listener.
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert http_request(server.url + path).status == 404
     assert result.json() == {"status": "ok", "database": "ok"}
 
 
