@@ -25,6 +25,7 @@ from tests.support.driver import FORM, SlackDriver, http_request
 def probing_server(emulator: SlackEmulator, database_url: str) -> Iterator[HttpServer]:
     """A server whose /readyz probes on every request (no cached answer)."""
     runtime = build_runtime(make_settings(emulator, database_url, readiness_cache_seconds=0))
+    assert runtime.identity.wait(10)  # its auth.test is not the one a test holds
     server = HttpServer(runtime.web.admin, host="127.0.0.1", port=0, threads=4, max_body_bytes=1024)
     server.start()
     yield server
@@ -59,8 +60,9 @@ def test_readyz_answers_quickly_while_slack_hangs(
 
 
 def test_readyz_probes_slack_once_for_many_readers(
-    admin: HttpServer, emulator: SlackEmulator
+    admin: HttpServer, emulator: SlackEmulator, runtime: Runtime
 ) -> None:
+    assert runtime.identity.wait(10)
     emulator.reset_calls()
     for _ in range(10):
         assert http_request(admin.url + "/readyz").status == 200
