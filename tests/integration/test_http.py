@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 from app.emulator import SlackEmulator
@@ -102,3 +103,24 @@ def test_a_command_is_acked_while_auth_test_hangs(emulator: SlackEmulator, sqlit
         held.release()
         http.stop()
         runtime.close()
+
+
+def test_slow_connections_leave_health_and_slack_requests_answered(
+    server: HttpServer, admin: HttpServer, slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    """150 clients each holding a half-sent request (waitress alone would stop at 100)."""
+    host, port = server.url.removeprefix("http://").split(":")
+    slow = []
+    try:
+        for _ in range(150):
+            connection = socket.create_connection((host, int(port)), timeout=5)
+            connection.sendall(b"POST /slack/events HTTP/1.1\r\nHost: firebreak\r\nX-Slow: ")
+            slow.append(connection)
+        assert http_request(admin.url + "/healthz", timeout=5).status == 200
+        user = emulator.add_user("ada")
+        body = _command_body(emulator, user, "C1")
+        reply = http_request(slack.url, body, signed_headers(SIGNING_SECRET, body, FORM), timeout=5)
+        assert reply.status == 200
+    finally:
+        for connection in slow:
+            connection.close()

@@ -424,3 +424,26 @@ def test_a_long_action_list_says_how_many_are_not_shown(
     assert note["type"] == "context"
     assert "Showing 45 of 60: 15 more" in note["elements"][0]["text"]
     assert "/incident export" in note["elements"][0]["text"]
+
+
+def test_plain_messages_are_acknowledged_and_dropped_unread(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    """message.channels delivers every message; only edits of marked ones matter."""
+    alice = emulator.user_by_name("alice").id
+    incident = declare(slack, emulator, alice, "Chatty channel")
+    before = len(events(slack, incident))
+    emulator.reset_calls()
+    message = {"type": "message", "channel": incident.channel_id, "user": alice}
+    for n in range(5):
+        result = slack.event({**message, "text": f"chatter {n}", "ts": f"1700000000.00000{n}"})
+        assert result.status == 200
+    edit = {
+        "type": "message",
+        "subtype": "message_changed",
+        "channel": incident.channel_id,
+        "message": {"ts": "1700000000.000001", "text": "edited", "edited": {"ts": "1.0"}},
+    }
+    assert slack.event(edit).status == 200  # an edit of a message nobody marked
+    assert emulator.calls == []
+    assert len(events(slack, incident)) == before
