@@ -50,6 +50,9 @@ KNOWN_LISTENERS = frozenset(
 MAX_JSON_DEPTH = 64
 TIMESTAMP = re.compile(r"[0-9]{1,12}")
 REFUSAL_LOG_SECONDS = 10.0
+# Slack's v0 signatures: "v0=" and a hex SHA-256, for a timestamp within five minutes.
+SIGNATURE_LENGTH = 3 + 64
+SIGNATURE_WINDOW_SECONDS = 5 * 60
 BOLT_PARSE_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
 WsgiApp = Callable[["WSGIEnvironment", "StartResponse"], Iterable[bytes]]
 
@@ -78,9 +81,8 @@ class SlackDoor:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
-        raw = _read_body(environ)
         headers = _headers(environ)
-        body, problem = self._verified_text(raw, headers)
+        body, problem = self._verified_text(environ, headers)
         if body is None:
             self.refusals.note(problem)
             self.metrics.observe_request("unverified", "401", time.perf_counter() - started)
@@ -105,20 +107,30 @@ class SlackDoor:
         start_response(wsgi.status, wsgi.get_headers())
         return wsgi.get_body()
 
-    def _verified_text(self, raw: bytes, headers: dict[str, str]) -> tuple[str | None, str]:
-        """The body as text when Slack's signature holds, else None and why not."""
+    def _verified_text(
+        self, environ: WSGIEnvironment, headers: dict[str, str]
+    ) -> tuple[str | None, str]:
+        """The body as text when Slack's signature holds, else None and why not.
+
+        The headers are checked first: a request that cannot be Slack's is refused
+        without its body being read or hashed.
+        """
         timestamp = headers.get("x-slack-request-timestamp", "")
         signature = headers.get("x-slack-signature", "")
         if not timestamp or not signature:
             return None, "unsigned"
         if not TIMESTAMP.fullmatch(timestamp):
             return None, "bad_timestamp"
+        if abs(time.time() - int(timestamp)) > SIGNATURE_WINDOW_SECONDS:
+            return None, "stale"
+        if not signature.startswith("v0=") or len(signature) != SIGNATURE_LENGTH:
+            return None, "bad_signature"
         try:
-            body = raw.decode("utf-8")
+            body = _read_body(environ).decode("utf-8")
         except UnicodeDecodeError:
             return None, "not_utf8"  # Slack signs UTF-8
         if not self.verifier.is_valid(body, timestamp, signature):
-            return None, "bad_signature_or_stale"
+            return None, "bad_signature"
         return body, ""
 
     def _malformed(

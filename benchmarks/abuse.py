@@ -212,6 +212,22 @@ def _legitimate(
 # ---------------------------------------------------------------- the run
 
 
+def _warm_up(port: int, emu: SlackEmulator) -> None:
+    """Every path once or more before the baseline: the growth measured is the flood's,
+    not first-use set-up (imports, caches, the thread pools filling)."""
+    done = multiprocessing.get_context("spawn").Event()
+    urls = [emu.new_response_url(channel_id="C0GENERAL") for _ in range(30)]
+    out, into = multiprocessing.Pipe(duplex=False)
+    warm = threading.Thread(target=_legitimate, args=(port, emu.team_id, urls, done, into))
+    warm.start()
+    _big_bodies(port, 5, 1_000_000)
+    flood_out, flood_in = multiprocessing.Pipe(duplex=False)
+    _flood(port, 400, 8, flood_in)
+    warm.join()
+    out.recv(), flood_out.recv()
+    time.sleep(2)
+
+
 def run(args: argparse.Namespace) -> None:
     with (
         SlackEmulator() as emu,
@@ -223,7 +239,7 @@ def run(args: argparse.Namespace) -> None:
         response_urls = [emu.new_response_url(channel_id="C0GENERAL") for _ in range(6000)]
         log_path = Path(workdir) / "serve.log"
         with _serve(emu, url, log_path) as (pid, port):
-            time.sleep(1)  # let start-up (migrations, auth.test) finish and log
+            _warm_up(port, emu)
             rss_before = _rss_kib(pid)
             log_before = log_path.stat().st_size
             context = multiprocessing.get_context("spawn")
