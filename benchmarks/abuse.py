@@ -264,7 +264,7 @@ def run(args: argparse.Namespace) -> None:
             flood.start()
             big_refused = _big_bodies(port, args.big, args.big_bytes)
             peak = rss_before
-            while flood.is_alive():
+            while flood.is_alive() or time.monotonic() - started < args.min_seconds:
                 peak = max(peak, _rss_kib(pid))
                 time.sleep(0.25)
             done.set()
@@ -344,6 +344,9 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=100, help="unsigned 1 MB bodies to send")
     parser.add_argument("--big-bytes", type=int, default=1_000_000)
     parser.add_argument("--slow", type=int, default=150, help="slow connections to hold")
+    parser.add_argument(
+        "--min-seconds", type=float, default=0, help="send legitimate requests at least this long"
+    )
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--database-url", default=None)
     run(parser.parse_args())
