@@ -152,6 +152,16 @@ class Settings(BaseSettings):
     http_port: int = Field(default=3000, ge=1, le=65535)
     http_threads: int = Field(default=8, ge=1, le=256)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Open connections waitress accepts (its default, 100, is what 101 slow clients take):
+    # each costs a file descriptor and a few KiB, so keep it under `ulimit -n`.
+    http_connection_limit: int = Field(default=1000, ge=10, le=100_000)
+    # A connection that sends nothing this long is closed (waitress: 120 s). Slack sends a
+    # whole request at once; only a stalled or hostile client waits this long.
+    http_channel_timeout: float = Field(default=30, ge=1, le=600)
+    # /healthz, /readyz and /metrics listen here, apart from Slack's port, on loopback
+    # unless told otherwise (a Kubernetes probe needs 0.0.0.0; keep it off the internet).
+    admin_host: str = "127.0.0.1"
+    admin_port: int = Field(default=3001, ge=1, le=65535)
     # /readyz answers from a probe at most this old (0: probe on every request).
     readiness_cache_seconds: float = Field(default=5, ge=0, le=300)
     # A meeting link per incident, e.g. https://meet.example.com/{channel}.

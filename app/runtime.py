@@ -16,6 +16,7 @@ from app.services import Services
 from app.slack.bolt_app import create_bolt_app
 from app.slack.executor import ListenerExecutor
 from app.slack.gateway import SlackGateway, create_web_client
+from app.slack.identity import BotIdentity
 from app.store.database import Database
 from app.store.types import utcnow
 from app.web import FirebreakWeb
@@ -37,6 +38,7 @@ class Runtime:
     executor: ListenerExecutor
     web: FirebreakWeb
     scheduler: ReminderScheduler
+    identity: BotIdentity
     maintenance: Maintenance | None = None
 
     @property
@@ -64,6 +66,7 @@ class Runtime:
     def close(self, timeout: float = 30.0) -> None:
         """Stop the background work, finish in-flight requests, then let go of the database."""
         self.scheduler.stop()
+        self.identity.stop()
         if self.maintenance is not None:
             self.maintenance.stop(timeout)
         self.executor.wait_idle(timeout)
@@ -98,6 +101,15 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     services.incidents.schedule = scheduler
     services.reminders.sink = scheduler
     services.updates.sink = scheduler
-    bolt = create_bolt_app(settings, services, client, executor)
-    web = FirebreakWeb(bolt, services, accept_slack=settings.slack_signing_secret is not None)
-    return Runtime(services=services, bolt=bolt, executor=executor, web=web, scheduler=scheduler)
+    identity = BotIdentity(token, settings.slack_api_url)
+    identity.start()
+    bolt = create_bolt_app(settings, services, client, executor, identity)
+    web = FirebreakWeb(bolt, services)
+    return Runtime(
+        services=services,
+        bolt=bolt,
+        executor=executor,
+        web=web,
+        scheduler=scheduler,
+        identity=identity,
+    )

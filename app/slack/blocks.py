@@ -43,9 +43,22 @@ DECLARED_STYLE = "{date_short_pretty} {time} ({ago})"
 FALLBACK_TEXT_LIMIT = 3000
 
 
+# Slack allows 50 blocks in a message: a header, this many rows and a line saying how many
+# more there are.
+MAX_LIST_ROWS = 45
+
+
 def escape(text: str) -> str:
     """Slack's three control characters; see "Escaping text" in Slack's formatting docs."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of typed text (slash commands, messages): once, at the door.
+
+    Stored text is what the person typed; `escape` is applied once, when it is shown.
+    """
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -491,8 +504,11 @@ def incident_list(incidents: Sequence[IncidentSnapshot], now: datetime) -> list[
     if not incidents:
         return [{"type": "section", "text": mrkdwn("No open incidents. :sunny:")}]
     header = {"type": "section", "text": mrkdwn(f"*Open incidents ({len(incidents)})*")}
-    rows = [{"type": "section", "text": mrkdwn(incident_line(i, now))} for i in incidents[:45]]
-    return [header, *rows]
+    rows = [
+        {"type": "section", "text": mrkdwn(incident_line(i, now))}
+        for i in incidents[:MAX_LIST_ROWS]
+    ]
+    return [header, *rows, *_more(len(incidents))]
 
 
 def home_view(
@@ -641,7 +657,7 @@ def action_item_list(
             }
         ]
     rows: list[Block] = [{"type": "section", "text": mrkdwn(f"*Action items for {reference}*")}]
-    for number, (item_id, text, owner, due, state) in enumerate(items[:45], start=1):
+    for number, (item_id, text, owner, due, state) in enumerate(items[:MAX_LIST_ROWS], start=1):
         row: Block = {
             "type": "section",
             "text": mrkdwn(action_item_line(text, owner, due, state, number)),
@@ -654,7 +670,17 @@ def action_item_list(
                 "value": str(item_id),
             }
         rows.append(row)
-    return rows
+    return [*rows, *_more(len(items), "`/incident export` lists every action item")]
+
+
+def _more(total: int, where: str = "") -> list[Block]:
+    """Say what a capped list leaves out, and where to see it all."""
+    if total <= MAX_LIST_ROWS:
+        return []
+    hidden = total - MAX_LIST_ROWS
+    text = f"Showing {MAX_LIST_ROWS} of {total}: {hidden} more not shown here"
+    text += f"; {where}." if where else "."
+    return [{"type": "context", "elements": [mrkdwn(text)]}]
 
 
 def action_item_modal(incident: IncidentSnapshot) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -101,7 +102,9 @@ def add_action(context: CommandContext) -> None:
     if not context.args:
         raise InvalidInput(USAGE)
     services = context.services
-    item = parse_action(context.args, requester_today(services, context.user_id))
+    parsed = parse_action(context.args, requester_today(services, context.user_id))
+    # Slack escapes `&`, `<` and `>` in command text; store what was typed.
+    item = replace(parsed, text=blocks.unescape(parsed.text))
     services.incidents.require_member(incident, context.user_id)
     added = services.actions.add(
         incident.id, item, context.user_id, "command", f"command:{context.trigger_id}"
