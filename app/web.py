@@ -1,4 +1,4 @@
-"""The HTTP front door: Bolt's `/slack/events` plus health, readiness and metrics."""
+"""The HTTP front door: Bolt's `/slack/events`, health, readiness, metrics, status page."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from app.metrics import CONTENT_TYPE, Metrics, listener_label
 from app.readiness import Readiness, slack_probe
 from app.services import Services
 from app.slack import blocks, update_blocks
+from app.statuspage.pages import StatusPages
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -89,6 +90,7 @@ class FirebreakWeb:
         self.max_body_bytes = services.settings.max_body_bytes
         self.accept_slack = accept_slack
         settings = services.settings
+        self.status = StatusPages(settings, services.db) if settings.status_page else None
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         self.readiness = Readiness(
             services.db,
@@ -105,6 +107,8 @@ class FirebreakWeb:
             page = {"/healthz": self.health, "/readyz": self.ready, "/metrics": self.metrics}
             if path in page:
                 return page[path](start_response)
+            if self.status is not None and self.status.handles(path):
+                return self.status(environ, start_response)
         if path == SLACK_PATH and self.accept_slack:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "use POST"})

@@ -28,6 +28,7 @@ from app.logging import bind_request, get_logger
 from app.slack import update_blocks
 from app.slack.gateway import SlackCallError, SlackGateway
 from app.slack.update_blocks import MAX_NEXT_MINUTES, TEXT_LIMIT, UpdateContent
+from app.statuspage.links import incident_link
 from app.store.database import Database
 from app.store.idempotency import claim_request
 from app.store.models import Incident, ReminderState, StakeholderUpdate
@@ -44,6 +45,7 @@ class UpdateRequest:
     what_we_are_doing: str
     next_update_minutes: str
     request_key: str | None = None
+    public: bool = False
 
 
 def validate_update(request: UpdateRequest) -> dict[str, str]:
@@ -118,6 +120,8 @@ class UpdateService:
                 return None
             stored = repo.get_incident(session, request.incident_id, lock=True)
             due = due_after_update(now, minutes) if stored.is_open else None
+            public = request.public and not stored.is_private
+            link = incident_link(self.settings.status_url, stored.reference) if public else None
             session.add(
                 StakeholderUpdate(
                     incident_id=request.incident_id,
@@ -128,6 +132,7 @@ class UpdateService:
                     next_update_minutes=minutes,
                     posted_by=request.user_id,
                     posted_at=now,
+                    public=public,
                 )
             )
             stored.last_update_at = now
@@ -157,6 +162,7 @@ class UpdateService:
             what_we_are_doing=request.what_we_are_doing.strip(),
             next_update_minutes=minutes,
             next_due_at=due,
+            status_link=link,
         )
 
     def _publish(self, incident: IncidentSnapshot, content: UpdateContent, author: str) -> None:

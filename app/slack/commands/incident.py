@@ -8,6 +8,7 @@ from app.incidents.errors import InvalidInput
 from app.incidents.rules import Status, parse_status
 from app.incidents.service import Declaration
 from app.slack import blocks
+from app.slack.closing_note import offer_closing_note
 from app.slack.commands.router import CommandContext, help_lines, subcommand
 from app.store.types import utcnow
 
@@ -86,6 +87,7 @@ def change_status(context: CommandContext) -> None:
     )
     if not change.changed:
         context.reply(change.summary)
+    offer_closing_note(context.services, change, context.user_id)
 
 
 @subcommand("who", "who", "who holds each role and who is in the channel", in_incident=True)
@@ -104,3 +106,4 @@ def resolve(context: CommandContext) -> None:
     )
     if not change.changed:
         context.reply(change.summary)
+    offer_closing_note(context.services, change, context.user_id)

@@ -16,6 +16,7 @@ from app.incidents.service import Change
 from app.logging import get_logger
 from app.services import Services
 from app.slack import blocks
+from app.slack.closing_note import offer_closing_note
 from app.slack.gateway import SlackCallError
 
 log = get_logger(__name__)
@@ -25,26 +26,27 @@ def _incident_id(action: dict[str, Any]) -> int:
     return int(str(action.get("block_id", "")).rsplit(":", 1)[-1])
 
 
-def _guarded(respond: Respond, change: Callable[[], Change]) -> None:
+def _guarded(respond: Respond, change: Callable[[], Change]) -> Change | None:
     """Run a card change; tell the presser (only them) when it cannot be done."""
     try:
         result = change()
     except IncidentError as error:
         respond(response_type="ephemeral", replace_original=False, text=str(error))
-        return
+        return None
     except SQLAlchemyError:
         log.warning("action_database_unavailable")
         respond(response_type="ephemeral", replace_original=False, text=blocks.DATABASE_DOWN)
-        return
+        return None
     except SlackCallError as error:
         respond(
             response_type="ephemeral",
             replace_original=False,
             text=f"Slack did not accept that just now ({error.error}); try again in a moment.",
         )
-        return
+        return None
     if not result.changed:
         log.info("card_action_no_change", summary=result.summary)
+    return result
 
 
 def register(app: App, services: Services) -> None:
@@ -87,12 +89,13 @@ def register(app: App, services: Services) -> None:
         status = parse_status(action["selected_option"]["value"])
         if status is None:
             return
-        _guarded(
+        change = _guarded(
             respond,
             lambda: incidents.change_status(
                 _incident_id(action), status, body["user"]["id"], "button"
             ),
         )
+        offer_closing_note(services, change, body["user"]["id"])
 
     @app.action(blocks.RESOLVE_ACTION)
     def resolve_pressed(
@@ -100,12 +103,13 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         ack()
         incident_id = int(action["value"])
-        _guarded(
+        change = _guarded(
             respond,
             lambda: incidents.change_status(
                 incident_id, Status.RESOLVED, body["user"]["id"], "button"
             ),
         )
+        offer_closing_note(services, change, body["user"]["id"])
 
     @app.action(blocks.DECLARE_BUTTON)
     def declare_pressed(ack: Ack, body: dict[str, Any]) -> None:
