@@ -20,13 +20,15 @@ def utc_text(value: datetime) -> str:
 
 
 def iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+    return value.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def duration(start: datetime, end: datetime | None) -> str:
     if end is None:
         return ""
     minutes = max(0, int((end - start).total_seconds() // 60))
+    if minutes == 0:
+        return "less than a minute"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
