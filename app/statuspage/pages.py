@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.config import Settings
 from app.incidents.reminders import Clock
 from app.logging import get_logger
@@ -89,6 +91,9 @@ class StatusPages:
         self._lock = threading.Lock()
         self.renders = 0  # how many times a page was actually rendered (tests, benchmark)
         self.not_found = _page("404 Not Found", render.not_found_html(self.title, BASE), HTML)
+        self.unavailable = _page(
+            "503 Service Unavailable", render.unavailable_html(self.title, BASE), HTML
+        )
         self.static = {
             name: _page("200 OK", render.static_file(name), kind)
             for name, kind in render.STATIC_TYPES.items()
@@ -136,8 +141,13 @@ class StatusPages:
             page = self._pages.get(key)
             if page is not None and time.monotonic() - page.checked < self.ttl:
                 return page
-            fresh = build(page) or self.not_found
-            if fresh is not page and fresh is not self.not_found:
+            try:
+                fresh = build(page) or self.not_found
+            except SQLAlchemyError:
+                # The database is away: readers keep the last page rather than an error.
+                log.warning("status_page_database_unavailable", page=key)
+                fresh = page or self.unavailable
+            if fresh is not page and fresh not in (self.not_found, self.unavailable):
                 self.renders += 1
             fresh.checked = time.monotonic()
             self._remember(key, fresh)

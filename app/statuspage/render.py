@@ -58,6 +58,10 @@ def not_found_html(board_title: str, base: str) -> bytes:
     return _render("not_found.html", title=board_title, base=base)
 
 
+def unavailable_html(board_title: str, base: str) -> bytes:
+    return _render("unavailable.html", title=board_title, base=base)
+
+
 def feed_atom(board: Board, base: str, feed_id: str) -> bytes:
     return _render("feed.atom", board=board, base=base, feed_id=feed_id, epoch=EPOCH)
 

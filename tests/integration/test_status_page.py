@@ -8,7 +8,8 @@ from pathlib import Path
 
 import jsonschema  # type: ignore[import-untyped]
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.emulator import SlackEmulator
@@ -254,3 +255,33 @@ def test_the_status_page_is_off_unless_asked_for(emulator: SlackEmulator, tmp_pa
     finally:
         http.stop()
         runtime.close()
+
+
+@pytest.mark.postgres
+def test_readers_keep_the_last_page_while_the_database_is_away(
+    emulator: SlackEmulator, postgres_url: str
+) -> None:
+    settings = make_settings(emulator, postgres_url, status_page=True, status_cache_seconds=0)
+    runtime = build_runtime(settings)
+    http = HttpServer(runtime.web, host="127.0.0.1", port=0, threads=2, max_body_bytes=1 << 20)
+    http.start()
+    try:
+        before = get(http.url, "/status")
+        assert before.status == 200
+        _drop(postgres_url)
+
+        during = get(http.url, "/status")
+        assert during.status == 200 and during.body == before.body
+        never_built = get(http.url, "/status/incidents/INC-1")
+        assert never_built.status == 503 and b"Temporarily unavailable" in never_built.body
+    finally:
+        http.stop()
+        runtime.close()
+
+
+def _drop(database_url: str) -> None:
+    url = make_url(database_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{url.database}" WITH (FORCE)'))
+    admin.dispose()
