@@ -43,7 +43,10 @@ def update_request(body: dict[str, Any], view: dict[str, Any]) -> UpdateRequest:
 
 def _published(values: dict[str, Any]) -> bool:
     chosen = _state(values, update_blocks.PUBLISH_BLOCK).get("selected_options") or []
-    return any(option.get("value") == update_blocks.PUBLISH_VALUE for option in chosen)
+    return any(
+        isinstance(option, dict) and option.get("value") == update_blocks.PUBLISH_VALUE
+        for option in chosen
+    )
 
 
 def register(app: App, services: Services) -> None:
