@@ -1,8 +1,8 @@
 """The status page under a flood of readers, next to Slack's requests in the same process.
 
-`python -m benchmarks.status_page` — readers GET `/status` at a fixed rate (half of them
-revalidating with `If-None-Match`, answered 304) while the ack benchmark's Slack mix runs
-against the same Firebreak; then the same Slack mix alone. The tables give the status
+`python -m benchmarks.status_page` — the ack benchmark's Slack mix alone, then the same
+mix again while readers GET `/status` at a fixed rate (half of them revalidating with
+`If-None-Match`, answered 304) from a process of their own. The tables give the status
 page's latency and the Slack acks' latency with and without the readers: the readers
 should cost Slack nothing noticeable.
 """
@@ -12,12 +12,15 @@ from __future__ import annotations
 import argparse
 import http.client
 import multiprocessing
+import os
 import threading
 import time
 from collections import Counter
 from multiprocessing.connection import Connection
 from urllib.parse import urlsplit
 
+from app.config import Settings
+from app.statuspage.pages import StatusPages
 from app.store.models import StakeholderUpdate
 from app.store.types import utcnow
 from benchmarks.ack_latency import DEFAULT_MIX, _body_maker, _seed, parse_mix, run_load
@@ -62,6 +65,7 @@ def _get(connection: http.client.HTTPConnection, etag: str | None) -> tuple[int,
 def _readers(base_url: str, rate: float, seconds: float, threads: int, conn: Connection) -> None:
     """Reader process: request i is due at start + i / rate (open loop), on persistent
     connections; every other request revalidates with the ETag last seen."""
+    conn.send("ready")
     start = float(conn.recv())
     total = int(rate * seconds)
     address = urlsplit(base_url)
@@ -106,6 +110,7 @@ def _with_readers(
         args=(app.base_url, options.readers_rate, options.seconds, options.reader_threads, child),
     )
     process.start()
+    parent.recv()  # its imports done, so it does not start late and send a burst
     # run_load starts its first request 3 s after it is called; the readers start with it.
     parent.send(time.monotonic() + 3.0)
     slack, _ = run_load(
@@ -118,6 +123,31 @@ def _with_readers(
     readers = list(parent.recv())
     process.join(timeout=30)
     return slack, readers
+
+
+def _in_process(app: Firebreak, repeat: int = 20_000) -> list[list[object]]:
+    """What one reader costs inside Firebreak, without the network: microseconds per call."""
+    settings = Settings(_env_file=None, database_url=app.database_url, status_page=True)
+    pages = StatusPages(settings, app.db)
+    pages.ttl = 3600.0  # served from memory, as between two changes
+    started = time.perf_counter()
+    pages.page("/status")
+    build = time.perf_counter() - started
+    etag = pages.page("/status").etag  # type: ignore[union-attr]
+
+    def per_call(environ: dict[str, str]) -> float:
+        started = time.perf_counter()
+        for _ in range(repeat):
+            pages(environ, lambda status, headers: None)  # type: ignore[arg-type]
+        return (time.perf_counter() - started) / repeat * 1e6
+
+    fresh = per_call({"PATH_INFO": "/status", "REQUEST_METHOD": "GET"})
+    cached = per_call({"PATH_INFO": "/status", "REQUEST_METHOD": "GET", "HTTP_IF_NONE_MATCH": etag})
+    return [
+        ["build (database read + render)", f"{build * 1000:.1f} ms"],
+        ["200 from memory", f"{fresh:.1f} µs"],
+        ["304 (If-None-Match)", f"{cached:.1f} µs"],
+    ]
 
 
 def _row(name: str, results: list[Timed], ok: tuple[int, ...] = (200,)) -> list[object]:
@@ -148,8 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     ) as app:
         incidents = _seed(app)
         _publish(app, incidents, options.updates)
-        slack_with, readers = _with_readers(app, options, incidents)
-        app.wait_idle()
+        # Slack alone first: the run with readers then finds the larger database.
         slack_alone, _ = run_load(
             app.url,
             _body_maker(app, incidents, options.mix),
@@ -158,6 +187,10 @@ def main(argv: list[str] | None = None) -> None:
             options.seconds,
         )
         app.wait_idle()
+        slack_with, readers = _with_readers(app, options, incidents)
+        app.wait_idle()
+        load = os.getloadavg()[0]
+        costs = _in_process(app)
 
     print_parameters(
         "Status page: readers and Slack in one process",
@@ -183,7 +216,10 @@ def main(argv: list[str] | None = None) -> None:
         _row("Slack acks, alone", slack_alone),
     ]
     print_table(["requests", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"], rows)
+    print()
+    print_table(["one /status request in Firebreak's WSGI app", "time"], costs)
     print(f"\nreader statuses: {dict(Counter(r.status for r in readers))}")
+    print(f"machine load average (1 min) at the end: {load:.1f}")
 
 
 if __name__ == "__main__":
