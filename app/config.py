@@ -114,6 +114,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"),
         pattern=r"^https?://[^\s]+/$",
     )
+    # How long one Web API call may take before it counts as failed (and is retried).
+    slack_timeout_seconds: int = Field(default=10, ge=1, le=60)
     database_url: str = Field(
         default="sqlite:///firebreak.db",
         validation_alias=AliasChoices("DATABASE_URL", "database_url"),
@@ -134,6 +136,13 @@ class Settings(BaseSettings):
     # setting one up holds a lease that lapses this long after its last step.
     resume_interval_seconds: float = Field(default=60, gt=0, le=3600)
     setup_lease_seconds: float = Field(default=30, gt=0, le=3600)
+    # How often pending Slack effects (retries, and work a killed replica left) are swept.
+    effects_interval_seconds: float = Field(default=2, gt=0, le=600)
+    # A replica carrying out an effect renews its lease every third of this; if it dies,
+    # another replica takes the effect over after at most this long.
+    effects_lease_seconds: float = Field(default=15, ge=0.3, le=3600)
+    # How often open incidents' card, topic and announcement are compared with Slack.
+    reconcile_interval_seconds: float = Field(default=300, gt=0, le=86400)
 
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")

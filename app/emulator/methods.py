@@ -399,7 +399,15 @@ def conversations_replies(ws: Workspace, req: ApiRequest) -> JsonDict:
     root = channel.top_level_message(root_ts)
     thread = [root] if root is not None else []
     thread += [reply for reply in channel.threads.get(root_ts, []) if reply is not root]
-    page, next_cursor = _paginate([copy.deepcopy(m) for m in thread], req, default_limit=1000)
+    with_metadata = req.flag("include_all_metadata")
+    page, next_cursor = _paginate(
+        [
+            {k: v for k, v in copy.deepcopy(m).items() if with_metadata or k != "metadata"}
+            for m in thread
+        ],
+        req,
+        default_limit=1000,
+    )
     return {
         "messages": page,
         "has_more": bool(next_cursor),

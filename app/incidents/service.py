@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.config import Settings
-from app.incidents import reminders
+from app.incidents import effects, reminders
 from app.incidents import repository as repo
 from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
 from app.incidents.rules import (
@@ -27,11 +27,10 @@ from app.incidents.rules import (
 )
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import bind_request, get_logger
-from app.slack import blocks
-from app.slack.gateway import SlackCallError, SlackGateway
+from app.slack.gateway import SlackGateway
 from app.store.database import Database
 from app.store.idempotency import claim_request
-from app.store.models import Incident
+from app.store.models import Incident, StakeholderUpdate
 from app.store.numbers import allocate_incident_number
 from app.store.types import utcnow
 
@@ -64,12 +63,18 @@ class Change:
 
 class IncidentService:
     def __init__(
-        self, settings: Settings, db: Database, slack: SlackGateway, clock: Clock = utcnow
+        self,
+        settings: Settings,
+        db: Database,
+        slack: SlackGateway,
+        clock: Clock = utcnow,
+        effects_ready: effects.EffectsReady = effects.no_notifier,
     ) -> None:
         self.settings = settings
         self.db = db
         self.slack = slack
         self.clock = clock
+        self.effects_ready = effects_ready
         self.schedule: reminders.ScheduleSink = reminders.NoSchedule()
 
     # --- reading ------------------------------------------------------------------------
@@ -79,12 +84,7 @@ class IncidentService:
             return self._snapshot(session, repo.get_incident(session, incident_id))
 
     def _snapshot(self, session: Session, incident: Incident) -> IncidentSnapshot:
-        assert incident.id is not None
-        return IncidentSnapshot.of(
-            incident,
-            repo.current_roles(session, incident.id),
-            reminders.next_due(session, incident.id) if incident.is_open else None,
-        )
+        return snapshot_of(session, incident)
 
     def _cadence(self, severity: str) -> int:
         return reminders.cadence_minutes(self.settings, severity)
@@ -205,8 +205,9 @@ class IncidentService:
         if incident.channel_id is None or not self._is_member(incident.channel_id, user_id):
             if incident.is_private:
                 raise NotAllowed(UNKNOWN_INCIDENT)
+            channel = f"<#{incident.channel_id}>" if incident.channel_id else "its channel"
             raise NotAllowed(
-                f"Only members of {blocks.channel_ref(incident.channel_id)} can change "
+                f"Only members of {channel} can change "
                 f"{incident.reference}. Ask the commander to invite you."
             )
 
@@ -250,22 +251,22 @@ class IncidentService:
             )
             stored.updated_at = now
             session.add(stored)
-            snapshot = self._snapshot(session, stored)
-        if user_id != actor and snapshot.channel_id:
-            self._quietly(lambda: self.slack.invite(snapshot.channel_id or "", [user_id]))
-        return self._announce_change(snapshot, summary)
+            if user_id != actor:
+                effects.invite(session, incident_id, [user_id])
+            snapshot = self._announce_change(session, stored, summary)
+        return self._changed(snapshot, summary)
 
     def change_severity(self, incident_id: int, severity: str, actor: str, source: str) -> Change:
         severity = self.validate_severity(severity)
         incident = self.snapshot(incident_id)
         self.require_member(incident, actor)
         now = self.clock()
+        names = self.settings.severity_names
         with self.db.session() as session:
             stored = repo.get_incident(session, incident_id, lock=True)
             old = stored.severity
             if old == severity:
                 return Change(self._snapshot(session, stored), False, f"Already {severity}.")
-            names = self.settings.severity_names
             stored.severity = severity
             stored.highest_severity = higher_severity(stored.highest_severity, severity, names)
             stored.updated_at = now
@@ -288,56 +289,68 @@ class IncidentService:
                     stored.last_update_at or stored.declared_at, self._cadence(severity), now
                 )
                 reminders.set_due(session, incident_id, due)
-            snapshot = self._snapshot(session, stored)
+            if is_escalation(old, severity, names) and self._is_major(severity):
+                effects.tell_stakeholders(
+                    session, incident_id, effects.Notice.ESCALATED, actor, broadcast=True
+                )
+            snapshot = self._announce_change(session, stored, summary)
         self.schedule.schedule(incident_id, due)
-        change = self._announce_change(snapshot, summary)
-        if is_escalation(old, severity, self.settings.severity_names) and self._is_major(severity):
-            self._broadcast_escalation(snapshot, actor)
-        return change
+        return self._changed(snapshot, summary)
 
     def change_status(self, incident_id: int, status: Status, actor: str, source: str) -> Change:
         incident = self.snapshot(incident_id)
         self.require_member(incident, actor)
-        now = self.clock()
         with self.db.session() as session:
             stored = repo.get_incident(session, incident_id, lock=True)
-            old = Status(stored.status)
-            if old == status:
+            summary = self.move_status(session, stored, status, actor, source)
+            if summary is None:
                 return Change(self._snapshot(session, stored), False, f"Already {status.label}.")
-            _apply_status(stored, status, now)
-            session.add(stored)
-            due = reminders.due_after_status_change(
-                status,
-                now=now,
-                cadence=self._cadence(stored.severity),
-                nudge_days=self.settings.postmortem_nudge_days,
-                was_open=old.is_open,
-                current_due=reminders.next_due(session, incident_id),
-            )
-            reminders.set_due(session, incident_id, due)
-            direction = " (back)" if is_backwards(old, status) else ""
-            summary = f"<@{actor}> moved status from {old.label} to {status.label}{direction}"
-            repo.record_event(
-                session,
-                incident_id,
-                "status_changed",
-                source=source,
-                actor_id=actor,
-                text=summary,
-                occurred_at=now,
-                data={"from": old.value, "to": status.value, "backwards": bool(direction)},
-            )
-            snapshot = self._snapshot(session, stored)
+            due = reminders.next_due(session, incident_id)
+            snapshot = self._announce_change(session, stored, summary)
         self.schedule.schedule(incident_id, due)
-        change = self._announce_change(snapshot, summary)
+        return self._changed(snapshot, summary)
+
+    def move_status(
+        self, session: Session, stored: Incident, status: Status, actor: str, source: str
+    ) -> str | None:
+        """Move a locked incident's status in the caller's transaction: the timeline event,
+        the reminder and the stakeholder notice. None when it already has that status."""
+        assert stored.id is not None
+        old = Status(stored.status)
+        if old == status:
+            return None
+        now = self.clock()
+        _apply_status(stored, status, now)
+        session.add(stored)
+        due = reminders.due_after_status_change(
+            status,
+            now=now,
+            cadence=self._cadence(stored.severity),
+            nudge_days=self.settings.postmortem_nudge_days,
+            was_open=old.is_open,
+            current_due=reminders.next_due(session, stored.id),
+        )
+        reminders.set_due(session, stored.id, due)
+        direction = " (back)" if is_backwards(old, status) else ""
+        summary = f"<@{actor}> moved status from {old.label} to {status.label}{direction}"
+        repo.record_event(
+            session,
+            stored.id,
+            "status_changed",
+            source=source,
+            actor_id=actor,
+            text=summary,
+            occurred_at=now,
+            data={"from": old.value, "to": status.value, "backwards": bool(direction)},
+        )
         if status is Status.RESOLVED:
-            self._tell_stakeholders(snapshot, blocks.resolved_notice(snapshot, actor))
+            effects.tell_stakeholders(session, stored.id, effects.Notice.RESOLVED, actor)
         elif status.is_open and not old.is_open:
             # The thread's last word was "resolved": say so where stakeholders look.
-            self._tell_stakeholders(
-                snapshot, blocks.reopened_notice(snapshot, actor), broadcast=True
+            effects.tell_stakeholders(
+                session, stored.id, effects.Notice.REOPENED, actor, broadcast=True
             )
-        return change
+        return summary
 
     # --- telling Slack ------------------------------------------------------------------
 
@@ -345,90 +358,40 @@ class IncidentService:
         names = [name.upper() for name in self.settings.severity_names]
         return severity.upper() in names[:2]
 
-    def _announce_change(self, incident: IncidentSnapshot, summary: str) -> Change:
+    def _announce_change(
+        self, session: Session, stored: Incident, summary: str
+    ) -> IncidentSnapshot:
+        """Queue the redraws and the channel line in the change's transaction."""
+        assert stored.id is not None
+        effects.redraw(session, stored.id)
+        effects.say_in_channel(session, stored.id, summary)
+        return self._snapshot(session, stored)
+
+    def _changed(self, incident: IncidentSnapshot, summary: str) -> Change:
         bind_request(incident=incident.reference)
         log.info("incident_changed", change=summary)
-        self.refresh(incident)
-        if incident.channel_id:
-            self._quietly(lambda: self.slack.post(incident.channel_id or "", summary))
+        self.effects_ready(incident.id)
         return Change(incident, True, summary)
 
-    def refresh(self, incident: IncidentSnapshot) -> None:
-        """Bring the card, the channel topic and the announcement up to date."""
-        card_ts, _ = self._message_refs(incident.id)
-        if incident.channel_id and card_ts:
-            card = blocks.incident_card(incident, self.settings.roles, self.settings.severities)
-            self._quietly(
-                lambda: self.slack.update(
-                    incident.channel_id or "", card_ts, blocks.card_text(incident), card
-                )
-            )
-        if incident.channel_id:
-            self._quietly(
-                lambda: self.slack.set_topic(
-                    incident.channel_id or "", blocks.channel_topic(incident)
-                )
-            )
-        if incident.announcement_channel_id and incident.announcement_ts:
-            latest = self.latest_update_line(incident.id)
-            self._quietly(
-                lambda: self.slack.update(
-                    incident.announcement_channel_id or "",
-                    incident.announcement_ts or "",
-                    blocks.announcement_text(incident),
-                    blocks.announcement(incident, latest),
-                )
-            )
-
-    def _message_refs(self, incident_id: int) -> tuple[str | None, str | None]:
-        with self.db.session() as session:
-            stored = repo.get_incident(session, incident_id)
-            return stored.card_ts, stored.announcement_ts
-
     def latest_update_line(self, incident_id: int) -> str | None:
-        """The announcement root keeps showing the latest stakeholder update."""
+        """The announcement root and the newcomer's welcome show the latest update."""
         with self.db.session() as session:
-            latest = repo.latest_update(session, incident_id)
-        if latest is None:
-            return None
-        return f"{Status(latest.status).label}: {latest.what_we_know[:300]}"
+            return update_line(repo.latest_update(session, incident_id))
 
-    def _broadcast_escalation(self, incident: IncidentSnapshot, actor: str) -> None:
-        if incident.is_private or not incident.announcement_ts:
-            return
-        text = (
-            f":rotating_light: {incident.reference} escalated to {incident.severity} by "
-            f"<@{actor}>: {blocks.escape(incident.title)}. "
-            f"Join {blocks.channel_ref(incident.channel_id)}"
-        )
-        self._quietly(
-            lambda: self.slack.post(
-                incident.announcement_channel_id or "",
-                text,
-                thread_ts=incident.announcement_ts,
-                broadcast=True,
-            )
-        )
 
-    def _tell_stakeholders(
-        self, incident: IncidentSnapshot, text: str, *, broadcast: bool = False
-    ) -> None:
-        if incident.announcement_channel_id and incident.announcement_ts:
-            self._quietly(
-                lambda: self.slack.post(
-                    incident.announcement_channel_id or "",
-                    text,
-                    thread_ts=incident.announcement_ts,
-                    broadcast=broadcast,
-                )
-            )
+def snapshot_of(session: Session, incident: Incident) -> IncidentSnapshot:
+    assert incident.id is not None
+    return IncidentSnapshot.of(
+        incident,
+        repo.current_roles(session, incident.id),
+        reminders.next_due(session, incident.id) if incident.is_open else None,
+    )
 
-    def _quietly(self, call: Callable[[], object]) -> None:
-        """Slack updates after a committed change: a failure is logged, never undoes it."""
-        try:
-            call()
-        except SlackCallError as error:
-            log.warning("slack_update_failed", method=error.method, error=error.error)
+
+def update_line(latest: StakeholderUpdate | None) -> str | None:
+    if latest is None:
+        return None
+    return f"{Status(latest.status).label}: {latest.what_we_know[:300]}"
 
 
 def _apply_status(incident: Incident, status: Status, now: datetime) -> None:

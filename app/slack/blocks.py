@@ -6,7 +6,7 @@ into a title pings nobody.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -361,6 +361,13 @@ def reopened_notice(incident: IncidentSnapshot, actor: str) -> str:
     )
 
 
+def escalated_notice(incident: IncidentSnapshot, actor: str) -> str:
+    return (
+        f":rotating_light: {incident.reference} escalated to {incident.severity} by "
+        f"<@{actor}>: {escape(incident.title)}. Join {channel_ref(incident.channel_id)}"
+    )
+
+
 def announcement_text(incident: IncidentSnapshot) -> str:
     status = f"{incident.severity} {incident.status.label}"
     return f"{incident.reference} {status}: {escape(incident.title)}"
@@ -393,6 +400,7 @@ def home_view(
     my_roles: Sequence[tuple[IncidentSnapshot, str]],
     now: datetime,
     recent: Sequence[IncidentSnapshot] = (),
+    refused: Mapping[int, Sequence[tuple[str, str]]] | None = None,
 ) -> dict[str, Any]:
     blocks: list[Block] = [
         {"type": "header", "text": plain("Firebreak")},
@@ -410,6 +418,7 @@ def home_view(
         },
         {"type": "divider"},
         *incident_list(incidents, now)[:60],
+        *_refused_notes(incidents, refused or {}),
         {"type": "divider"},
         {"type": "section", "text": mrkdwn("*Your roles*")},
     ]
@@ -422,6 +431,32 @@ def home_view(
         blocks += [{"type": "divider"}, {"type": "section", "text": mrkdwn("*Recent incidents*")}]
         blocks += [_export_row(incident) for incident in recent[:10]]
     return {"type": "home", "blocks": blocks[:100]}
+
+
+EFFECT_NAMES = {
+    "card": "the card redraw",
+    "topic": "the channel topic",
+    "announcement": "the announcement redraw",
+    "line": "a line in the channel",
+    "notice": "a notice to stakeholders",
+    "update": "a stakeholder update",
+    "invite": "an invitation",
+}
+
+
+def _refused_notes(
+    incidents: Sequence[IncidentSnapshot], refused: Mapping[int, Sequence[tuple[str, str]]]
+) -> list[Block]:
+    """What Slack refused for good about the listed incidents, so someone can fix it."""
+    lines = [
+        f":warning: *{incident.reference}*: Slack refused {EFFECT_NAMES.get(kind, kind)} "
+        f"(`{escape(error)}`); it is on the timeline."
+        for incident in incidents
+        for kind, error in refused.get(incident.id, ())
+    ]
+    if not lines:
+        return []
+    return [{"type": "context", "elements": [mrkdwn("\n".join(lines[:10]))]}]
 
 
 def _export_row(incident: IncidentSnapshot) -> Block:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.incidents.rules import STATUS_ORDER, Status
+from app.incidents.rules import (
+    MAX_NEXT_MINUTES,
+    STATUS_ORDER,
+    UPDATE_TEXT_LIMIT,
+    UpdateContent,
+)
 from app.incidents.snapshot import IncidentSnapshot
 from app.slack.blocks import (
     POST_UPDATE_ACTION,
@@ -24,19 +28,6 @@ SNOOZE_ACTION = "snooze_update"
 CLOSING_NOTE_ACTION = "closing_public_note"
 PUBLISH_BLOCK = "publish"
 PUBLISH_VALUE = "public"
-TEXT_LIMIT = 1500
-MAX_NEXT_MINUTES = 24 * 60
-
-
-@dataclass(frozen=True)
-class UpdateContent:
-    status: Status
-    what_we_know: str
-    what_we_are_doing: str
-    next_update_minutes: int
-    next_due_at: datetime | None
-    # Set when the update was also published: where the public reads it.
-    status_link: str | None = None
 
 
 def update_modal(
@@ -49,10 +40,10 @@ def update_modal(
         "type": "plain_text_input",
         "action_id": "value",
         "multiline": True,
-        "max_length": TEXT_LIMIT,
+        "max_length": UPDATE_TEXT_LIMIT,
     }
     if what_we_know:
-        know["initial_value"] = what_we_know[:TEXT_LIMIT]
+        know["initial_value"] = what_we_know[:UPDATE_TEXT_LIMIT]
     return {
         "type": "modal",
         "callback_id": UPDATE_CALLBACK,
@@ -90,7 +81,7 @@ def update_modal(
                     "type": "plain_text_input",
                     "action_id": "value",
                     "multiline": True,
-                    "max_length": TEXT_LIMIT,
+                    "max_length": UPDATE_TEXT_LIMIT,
                 },
             },
             {
@@ -156,7 +147,13 @@ def update_text(incident: IncidentSnapshot, content: UpdateContent) -> str:
     )
 
 
-def update_message(incident: IncidentSnapshot, content: UpdateContent, author: str) -> list[Block]:
+def update_message(
+    incident: IncidentSnapshot,
+    content: UpdateContent,
+    author: str,
+    status_link: str | None = None,
+) -> list[Block]:
+    """`status_link`: the update was also published; where the public reads it."""
     next_line = (
         f"Next update by {date_ref(content.next_due_at, '{time}')}"
         if content.next_due_at
@@ -183,8 +180,8 @@ def update_message(incident: IncidentSnapshot, content: UpdateContent, author: s
             "elements": [mrkdwn(f"Posted by {user_ref(author)} · {next_line}")],
         },
         *(
-            [{"type": "context", "elements": [mrkdwn(f"Also on the status page: {link}")]}]
-            if (link := content.status_link)
+            [{"type": "context", "elements": [mrkdwn(f"Also on the status page: {status_link}")]}]
+            if status_link
             else []
         ),
     ]

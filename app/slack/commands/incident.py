@@ -48,7 +48,7 @@ def list_incidents(context: CommandContext) -> None:
     context.reply("\n".join(["*Open incidents*", *lines]) if lines else "No open incidents.")
 
 
-@subcommand("role", "role <role> @someone", "hand a role over", in_incident=True)
+@subcommand("role", "role <role> @someone", "hand a role over", in_incident=True, records=True)
 def assign_role(context: CommandContext) -> None:
     incident = context.require_incident()
     roles = context.services.settings.roles
@@ -63,7 +63,7 @@ def assign_role(context: CommandContext) -> None:
         context.reply(change.summary)
 
 
-@subcommand("severity", "severity <level>", "change the severity", in_incident=True)
+@subcommand("severity", "severity <level>", "change the severity", in_incident=True, records=True)
 def change_severity(context: CommandContext) -> None:
     incident = context.require_incident()
     if not context.args:
@@ -76,7 +76,7 @@ def change_severity(context: CommandContext) -> None:
         context.reply(change.summary)
 
 
-@subcommand("status", "status <status>", "move the status", in_incident=True)
+@subcommand("status", "status <status>", "move the status", in_incident=True, records=True)
 def change_status(context: CommandContext) -> None:
     incident = context.require_incident()
     status = parse_status(context.args.split()[0]) if context.args else None
@@ -98,7 +98,7 @@ def who(context: CommandContext) -> None:
     context.reply(blocks.who_text(incident, context.services.settings.roles, members))
 
 
-@subcommand("resolve", "resolve", "resolve the incident", in_incident=True)
+@subcommand("resolve", "resolve", "resolve the incident", in_incident=True, records=True)
 def resolve(context: CommandContext) -> None:
     incident = context.require_incident()
     change = context.services.incidents.change_status(

@@ -95,8 +95,10 @@ def publish_home(services: Services, team_id: str, user_id: str) -> None:
     mine = services.incidents.roles_of(team_id, user_id)
     visible_mine = [(i, role) for i, role in mine if services.incidents.can_see(i, user_id)]
     recent = services.incidents.visible_recent_incidents(team_id, user_id)
+    refused = services.notifier.refused(incident.id for incident in incidents)
     services.slack.publish_home(
-        user_id, blocks.home_view(incidents, visible_mine, utcnow(), recent=recent)
+        user_id,
+        blocks.home_view(incidents, visible_mine, utcnow(), recent=recent, refused=refused),
     )
 
 
