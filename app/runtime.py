@@ -92,7 +92,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     )
     metrics.watch_open_incidents(services.incidents.open_counts)
     metrics.watch_pending_effects(services.notifier.pending_count)
-    scheduler = ReminderScheduler(services.reminders, db.engine, clock=clock)
+    scheduler = ReminderScheduler(
+        services.reminders, db.engine, clock=clock, closing=services.closing
+    )
     services.incidents.schedule = scheduler
     services.reminders.sink = scheduler
     services.updates.sink = scheduler

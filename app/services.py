@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from app.config import Settings
 from app.incidents.actions import ActionItemService
+from app.incidents.closing import ClosingService
 from app.incidents.provisioning import Provisioner
 from app.incidents.reminders import Clock, ReminderService
 from app.incidents.service import IncidentService
@@ -35,6 +36,7 @@ class Services:
     actions: ActionItemService = field(init=False)
     reminders: ReminderService = field(init=False)
     updates: UpdateService = field(init=False)
+    closing: ClosingService = field(init=False)
 
     def __post_init__(self) -> None:
         self.notifier = Notifier(self.settings, self.db, self.slack, self.metrics, self.run_later)
@@ -53,6 +55,7 @@ class Services:
             self.clock,
             on_update_reminder=self.metrics.reminders_sent.inc,
         )
+        self.closing = ClosingService(self.settings, self.db, self.slack, self.clock)
         self.updates = UpdateService(
             self.settings, self.db, self.incidents, self.clock, self.incidents.schedule
         )

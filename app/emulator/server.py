@@ -489,12 +489,29 @@ class SlackEmulator:
             message["text"] = text
             message["edited"] = {"user": user_id, "ts": workspace.new_ts(self.clock())}
 
+    def allow_bot_unarchive(self, allowed: bool = True) -> None:
+        """Let bot tokens unarchive (Slack's reference says they cannot, for now)."""
+        with self._lock:
+            self._workspace.bot_can_unarchive = allowed
+
+    def set_archived(self, channel_id: str, archived: bool) -> None:
+        """Someone archived or unarchived a channel in Slack's client."""
+        with self._lock:
+            self._workspace.channels[channel_id].is_archived = archived
+
     def join(self, channel_id: str, user_id: str) -> None:
         """Someone joined a channel in Slack's client (Slack then sends member_joined_channel)."""
         with self._lock:
             members = self._workspace.channels[channel_id].members
             if user_id not in members:
                 members.append(user_id)
+
+    def leave(self, channel_id: str, user_id: str) -> None:
+        """Someone left a channel in Slack's client (Slack then sends member_left_channel)."""
+        with self._lock:
+            members = self._workspace.channels[channel_id].members
+            if user_id in members:
+                members.remove(user_id)
 
     def pin_message(self, channel_id: str, ts: str, *, user_id: str) -> None:
         """Someone pinned a message in Slack's client (Slack then sends pin_added)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +43,7 @@ class Kind(StrEnum):
     NOTICE = "notice"  # a reply in the announcement thread (resolved, reopened, escalated)
     UPDATE = "update"  # a stakeholder update, to the channel or the thread
     INVITE = "invite"
+    ARCHIVING = "archiving"  # the channel is told when it will be archived
 
     @property
     def is_redraw(self) -> bool:
@@ -111,6 +113,10 @@ def post_update(session: Session, incident_id: int, update_id: int, *, in_thread
 
 def invite(session: Session, incident_id: int, users: list[str]) -> None:
     _add(session, incident_id, Kind.INVITE, {"users": users})
+
+
+def announce_archiving(session: Session, incident_id: int, archive_at: datetime) -> None:
+    _add(session, incident_id, Kind.ARCHIVING, {"archive_at": archive_at.isoformat()})
 
 
 def _add(session: Session, incident_id: int, kind: Kind, payload: dict[str, Any]) -> None:

@@ -7,6 +7,8 @@ loses the change itself.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +16,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.config import Settings
-from app.incidents import effects, reminders
+from app.incidents import closing, effects, reminders
 from app.incidents import repository as repo
 from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
 from app.incidents.rules import (
@@ -27,7 +29,8 @@ from app.incidents.rules import (
 )
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import bind_request, get_logger
-from app.slack.gateway import SlackGateway
+from app.slack import blocks
+from app.slack.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.idempotency import claim_request
 from app.store.models import Incident, StakeholderUpdate
@@ -59,6 +62,9 @@ class Change:
     incident: IncidentSnapshot
     changed: bool
     summary: str
+    # Something the person who asked should know besides the change (e.g. Slack refused
+    # to unarchive the channel).
+    note: str = ""
 
 
 class IncidentService:
@@ -76,6 +82,7 @@ class IncidentService:
         self.clock = clock
         self.effects_ready = effects_ready
         self.schedule: reminders.ScheduleSink = reminders.NoSchedule()
+        self._members = RecentMembers(settings.membership_cache_seconds)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -88,6 +95,15 @@ class IncidentService:
 
     def _cadence(self, severity: str) -> int:
         return reminders.cadence_minutes(self.settings, severity)
+
+    def by_reference(self, team_id: str, reference: str) -> IncidentSnapshot | None:
+        """`INC-12`, `inc-12` or `12` in this workspace."""
+        digits = reference.strip().upper().removeprefix("INC-").removeprefix("#")
+        if not digits.isdigit():
+            return None
+        with self.db.session() as session:
+            incident = repo.incident_by_number(session, team_id, int(digits))
+            return self._snapshot(session, incident) if incident else None
 
     def for_channel(self, channel_id: str) -> IncidentSnapshot | None:
         with self.db.session() as session:
@@ -212,7 +228,17 @@ class IncidentService:
             )
 
     def _is_member(self, channel_id: str, user_id: str) -> bool:
-        return user_id in self.slack.members(channel_id)
+        # A recent member list answers "yes" without a Web API call before the ack; "no"
+        # is always asked afresh, so someone who just joined is never refused.
+        if self._members.holds(channel_id, user_id):
+            return True
+        members = self.slack.members(channel_id)
+        self._members.remember(channel_id, members)
+        return user_id in members
+
+    def forget_members(self, channel_id: str) -> None:
+        """Someone left (or joined) the channel: ask Slack next time."""
+        self._members.forget(channel_id)
 
     def assign_role(
         self, incident_id: int, role: str, user_id: str, actor: str, source: str
@@ -307,8 +333,10 @@ class IncidentService:
                 return Change(self._snapshot(session, stored), False, f"Already {status.label}.")
             due = reminders.next_due(session, incident_id)
             snapshot = self._announce_change(session, stored, summary)
+            was_archived = stored.archived_at is not None and status is not Status.CLOSED
         self.schedule.schedule(incident_id, due)
-        return self._changed(snapshot, summary)
+        note = self._unarchive(snapshot, self.clock()) if was_archived else ""
+        return self._changed(snapshot, summary, note)
 
     def move_status(
         self, session: Session, stored: Incident, status: Status, actor: str, source: str
@@ -321,7 +349,14 @@ class IncidentService:
             return None
         now = self.clock()
         _apply_status(stored, status, now)
+        stored.archive_due_at = (
+            closing.archive_at(now, self.settings.archive_after_hours)
+            if status is Status.CLOSED and stored.channel_id
+            else None
+        )
         session.add(stored)
+        if stored.archive_due_at is not None:
+            effects.announce_archiving(session, stored.id, stored.archive_due_at)
         due = reminders.due_after_status_change(
             status,
             now=now,
@@ -367,11 +402,33 @@ class IncidentService:
         effects.say_in_channel(session, stored.id, summary)
         return self._snapshot(session, stored)
 
-    def _changed(self, incident: IncidentSnapshot, summary: str) -> Change:
+    def _changed(self, incident: IncidentSnapshot, summary: str, note: str = "") -> Change:
         bind_request(incident=incident.reference)
         log.info("incident_changed", change=summary)
         self.effects_ready(incident.id)
-        return Change(incident, True, summary)
+        return Change(incident, True, summary, note)
+
+    def _unarchive(self, incident: IncidentSnapshot, now: datetime) -> str:
+        """A reopened incident gets its channel back, or the reason Slack gave for not."""
+        try:
+            self.slack.unarchive(incident.channel_id or "")
+        except SlackCallError as error:
+            log.warning("channel_not_unarchived", error=error.error)
+            return blocks.unarchive_refused(incident, error.error)
+        with self.db.session() as session:
+            stored = repo.get_incident(session, incident.id)
+            stored.archived_at = None
+            session.add(stored)
+            repo.record_event(
+                session,
+                incident.id,
+                closing.UNARCHIVED,
+                source="command",
+                actor_id=None,
+                text=f"Unarchived {blocks.channel_ref(incident.channel_id)} on reopening",
+                occurred_at=now,
+            )
+        return ""
 
     def latest_update_line(self, incident_id: int) -> str | None:
         """The announcement root and the newcomer's welcome show the latest update."""
@@ -392,6 +449,32 @@ def update_line(latest: StakeholderUpdate | None) -> str | None:
     if latest is None:
         return None
     return f"{Status(latest.status).label}: {latest.what_we_know[:300]}"
+
+
+class RecentMembers:
+    """Channel member lists seen in the last few seconds, per channel."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._seen: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def holds(self, channel_id: str, user_id: str) -> bool:
+        with self._lock:
+            seen = self._seen.get(channel_id)
+        return (
+            seen is not None and time.monotonic() - seen[0] < self._seconds and (user_id in seen[1])
+        )
+
+    def remember(self, channel_id: str, members: list[str]) -> None:
+        with self._lock:
+            if len(self._seen) > 10_000:  # bounded: old channels fall out
+                self._seen.clear()
+            self._seen[channel_id] = (time.monotonic(), frozenset(members))
+
+    def forget(self, channel_id: str) -> None:
+        with self._lock:
+            self._seen.pop(channel_id, None)
 
 
 def _apply_status(incident: Incident, status: Status, now: datetime) -> None:

@@ -223,6 +223,24 @@ class SlackGateway:
         with self._calling("conversations.setTopic"):
             self.client.conversations_setTopic(channel=channel, topic=topic[:250])
 
+    def archive(self, channel: str) -> None:
+        """Archive a channel; one already archived counts as done."""
+        try:
+            with self._calling("conversations.archive"):
+                self.client.conversations_archive(channel=channel)
+        except SlackCallError as error:
+            if error.error != "already_archived":
+                raise
+
+    def unarchive(self, channel: str) -> None:
+        """Unarchive a channel; one not archived counts as done."""
+        try:
+            with self._calling("conversations.unarchive"):
+                self.client.conversations_unarchive(channel=channel)
+        except SlackCallError as error:
+            if error.error != "not_archived":
+                raise
+
     # --- messages -----------------------------------------------------------------------
 
     def post(

@@ -62,6 +62,8 @@ TRANSIENT_ERRORS = frozenset(
         # Ours: the message to reply to is not posted yet (the declaration is still
         # being set up); try again once it is.
         NOT_READY,
+        # Someone may unarchive the channel (Slack does not let apps do it).
+        "is_archived",
     }
 )
 
@@ -428,14 +430,24 @@ class Notifier:
             case Kind.INVITE:
                 if incident.channel_id:
                     self.slack.invite(incident.channel_id, list(effect.payload["users"]))
+            case Kind.ARCHIVING:
+                _require(view, "channel")
+                archive_at = datetime.fromisoformat(effect.payload["archive_at"])
+                text = blocks.archive_scheduled(incident, archive_at)
+                return self._post_once(effect, incident.channel_id or "", text)
         return None
 
     def _draw_card(self, incident: IncidentSnapshot, card_ts: str | None) -> None:
         # Before the declaration posts its card there is nothing to redraw: the card step
         # draws the state of its own moment and queues a redraw after it.
         if incident.channel_id and card_ts:
-            card = blocks.incident_card(incident, self.settings.roles, self.settings.severities)
+            card = blocks.incident_card(
+                incident, self.settings.roles, self.settings.severities, self._bridge(incident)
+            )
             self.slack.update(incident.channel_id, card_ts, blocks.card_text(incident), card)
+
+    def _bridge(self, incident: IncidentSnapshot) -> str | None:
+        return blocks.bridge_link(self.settings.bridge_url, incident)
 
     def _draw_announcement(self, incident: IncidentSnapshot, latest: str | None) -> None:
         if incident.announcement_channel_id and incident.announcement_ts:
@@ -443,7 +455,7 @@ class Notifier:
                 incident.announcement_channel_id,
                 incident.announcement_ts,
                 blocks.announcement_text(incident),
-                blocks.announcement(incident, latest),
+                blocks.announcement(incident, latest, self._bridge(incident)),
             )
 
     def _tell_stakeholders(self, effect: Claimed, incident: IncidentSnapshot) -> str | None:

@@ -67,6 +67,9 @@ class Incident(SQLModel, table=True):
     announcement_channel_id: str | None = Field(default=None, max_length=32)
     announcement_ts: str | None = Field(default=None, max_length=32)
     last_update_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    # Closing sets when the channel is archived; archiving clears it and sets archived_at.
+    archive_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), index=True)
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
 
     # Declaring is a sequence of Slack calls; the names of the finished steps are kept so
     # that an interrupted declaration resumes where it stopped instead of starting over.
@@ -146,6 +149,11 @@ class TimelineEvent(SQLModel, table=True):
     permalink: str | None = Field(default=None, max_length=500)
     edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
     removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    # A scribe's or commander's rewording (`text` keeps what was recorded) or strike.
+    curated_text: str | None = Field(default=None, sa_type=Text())
+    curated_by: str | None = Field(default=None, max_length=32)
+    curated_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    struck_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
 
 
 class StakeholderUpdate(SQLModel, table=True):

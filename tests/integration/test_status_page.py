@@ -15,7 +15,7 @@ from app.config import Settings
 from app.emulator import SlackEmulator
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
-from app.store.models import StakeholderUpdate
+from app.store.models import Incident, StakeholderUpdate
 from tests.conftest import ROOT, make_settings
 from tests.support.driver import SlackDriver
 from tests.support.status import (
@@ -195,7 +195,7 @@ def test_resolving_offers_a_closing_public_note(
     incident = declare(slack, alice, "Checkout fails", "SEV2")
     post_update(slack, incident, alice, "Payments fail", public=True)
     assert incident.channel_id is not None
-    slack.command("resolve", user=alice, channel=incident.channel_id)
+    press_resolve(slack, incident, alice)
 
     [offer] = [m for m in ephemerals(emulator, incident.channel_id) if "closing" in str(m)]
     assert offer["recipient"] == alice
@@ -233,8 +233,24 @@ def test_a_private_incident_is_not_offered_a_closing_note(
 ) -> None:
     incident = declare(slack, alice, "Payroll", private=True)
     assert incident.channel_id is not None
-    slack.command("resolve", user=alice, channel=incident.channel_id)
+    press_resolve(slack, incident, alice)
     assert [m for m in ephemerals(emulator, incident.channel_id) if "closing" in str(m)] == []
+    slack.command("reopen", user=alice, channel=incident.channel_id)
+    slack.command("resolve", user=alice, channel=incident.channel_id)
+    assert not [r for r in emulator.responses if "status page" in str(r.payload)]
+
+
+def test_resolving_by_command_says_how_to_write_the_closing_note(
+    slack: SlackDriver, alice: str, emulator: SlackEmulator
+) -> None:
+    incident = declare(slack, alice, "Checkout fails")
+    assert incident.channel_id is not None
+    slack.command("resolve", user=alice, channel=incident.channel_id)
+    hints = [r.payload["text"] for r in emulator.responses if "status page" in str(r.payload)]
+    assert hints == [
+        "Tell status page readers how it ended: `/incident update`, status Resolved, "
+        "with “Also publish on the status page” ticked."
+    ]
 
 
 def test_unknown_pages_are_404_and_static_files_are_served(server: HttpServer) -> None:
@@ -277,6 +293,19 @@ def test_readers_keep_the_last_page_while_the_database_is_away(
     finally:
         http.stop()
         runtime.close()
+
+
+def press_resolve(slack: SlackDriver, incident: Incident, user: str) -> None:
+    slack.action(
+        {
+            "type": "button",
+            "action_id": "resolve",
+            "block_id": f"controls:{incident.id}",
+            "value": str(incident.id),
+        },
+        user=user,
+        channel=incident.channel_id,
+    )
 
 
 def _drop(database_url: str) -> None:

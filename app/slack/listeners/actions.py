@@ -54,6 +54,8 @@ def _record_then_ack(ack: Ack, respond: Respond, change: Callable[[], Change]) -
     ack()
     if not result.changed:
         log.info("card_action_no_change", summary=result.summary)
+    if result.note:
+        respond(response_type="ephemeral", replace_original=False, text=result.note)
     return result
 
 
