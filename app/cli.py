@@ -114,7 +114,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from app.server import HttpServer
 
     # Health, readiness and metrics have their own listener in both modes (the container's
-    # health check); Slack's port exists only in HTTP mode.
+    # health check); the public port exists in HTTP mode, and in Socket Mode when it serves
+    # pages for people outside Slack (the status page).
+    public = http or runtime.web.has_public_pages
     servers = [
         HttpServer(
             runtime.web.admin,
@@ -126,7 +128,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             channel_timeout=settings.http_channel_timeout,
         )
     ]
-    if http:
+    if public:
         servers.append(
             HttpServer(
                 runtime.web,
@@ -141,7 +143,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     for server in servers:
         server.start()
     log.info("serving_admin", url=servers[0].url)
-    if http:
+    if public:
         log.info("serving_http", url=servers[1].url)
     runtime.start_maintenance()
     if http:

@@ -78,6 +78,8 @@ _HINTS = {
     "FIREBREAK_SEVERITIES": 'a JSON list such as [{"name": "SEV1", "description": "Critical", '
     '"update_minutes": 15}]',
     "FIREBREAK_ROLES": "a comma-separated list of role names, e.g. commander,comms,scribe",
+    "FIREBREAK_STATUS_PAGE": "on or off",
+    "FIREBREAK_STATUS_URL": "the page's public address, e.g. https://status.example.com/status",
 }
 
 
@@ -175,6 +177,15 @@ class Settings(BaseSettings):
         if not template:
             return None
         return check_bridge_template(template)
+
+    # The public status page (/status), off unless asked for.
+    status_page: bool = False
+    status_title: str = Field(default="Service status", min_length=1, max_length=100)
+    # Where readers find the page; stakeholder updates published to it link there.
+    status_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    # The page is rebuilt from the database at most this often, and only re-rendered when
+    # what it shows changed (0: check on every request).
+    status_cache_seconds: float = Field(default=2, ge=0, le=300)
 
     @field_validator("roles", mode="before")
     @classmethod

@@ -1,4 +1,5 @@
-"""The HTTP doors: Bolt's `/slack/events`, and health, readiness and metrics apart."""
+"""The HTTP doors: Bolt's `/slack/events` and the status page on the public port; health,
+readiness and metrics apart."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from app.metrics import CONTENT_TYPE, Metrics, listener_label
 from app.readiness import Readiness, slack_probe
 from app.services import Services
 from app.slack import blocks, update_blocks
+from app.statuspage.pages import StatusPages
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -259,6 +261,13 @@ class FirebreakWeb:
         )
         self.max_body_bytes = services.settings.max_body_bytes
         self.admin = AdminWeb(services)
+        settings = services.settings
+        self.status = StatusPages(settings, services.db) if settings.status_page else None
+
+    @property
+    def has_public_pages(self) -> bool:
+        """Pages people outside Slack read, served on the public port in Socket Mode too."""
+        return self.status is not None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # Server threads are reused: a refused request must not log the previous one's ids.
@@ -273,6 +282,8 @@ class FirebreakWeb:
                     start_response, "413 Content Too Large", {"error": "request body too large"}
                 )
             return self.slack(environ, start_response)
+        if method in ("GET", "HEAD") and self.status is not None and self.status.handles(path):
+            return self.status(environ, start_response)
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
 

@@ -194,11 +194,20 @@ def send(url: str, kind: str, body: bytes, content_type: str = FORM) -> Timed:
 class Firebreak:
     """A running Firebreak (child process) wired to a Slack emulator in this process."""
 
-    def __init__(self, emu: SlackEmulator, database_url: str, *, http_threads: int = 8) -> None:
+    def __init__(
+        self,
+        emu: SlackEmulator,
+        database_url: str,
+        *,
+        http_threads: int = 8,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
         self.emu = emu
         self.database_url = database_url
         self.http_threads = http_threads
+        self.extra_settings = dict(settings or {})
         self.url = ""
+        self.base_url = ""
         self.db = Database(database_url)
         self._conn: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
@@ -215,6 +224,7 @@ class Firebreak:
             "database_url": self.database_url,
             "announce_channel": ANNOUNCE_CHANNEL,
             "http_threads": self.http_threads,
+            **self.extra_settings,
         }
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
@@ -225,7 +235,8 @@ class Firebreak:
         self._conn = parent
         if not parent.poll(120):
             raise RuntimeError("Firebreak did not start within 120 s")
-        self.url = str(parent.recv()) + "/slack/events"
+        self.base_url = str(parent.recv())
+        self.url = self.base_url + "/slack/events"
 
     def wait_idle(self) -> bool:
         """Block until the server's listeners have finished their work after ack."""
@@ -314,10 +325,14 @@ class Firebreak:
 
 @contextlib.contextmanager
 def firebreak(
-    latency_ms: float, database_url: str | None, *, http_threads: int = 8
+    latency_ms: float,
+    database_url: str | None,
+    *,
+    http_threads: int = 8,
+    settings: dict[str, Any] | None = None,
 ) -> Iterator[Firebreak]:
     """Emulator (with latency) + database + Firebreak server, torn down afterwards."""
     with SlackEmulator() as emu, database(database_url) as url:
         emu.latency = latency_ms / 1000
-        with Firebreak(emu, url, http_threads=http_threads) as app:
+        with Firebreak(emu, url, http_threads=http_threads, settings=settings) as app:
             yield app

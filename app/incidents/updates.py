@@ -43,6 +43,7 @@ class UpdateRequest:
     what_we_are_doing: str
     next_update_minutes: str
     request_key: str | None = None
+    public: bool = False
 
 
 def validate_update(request: UpdateRequest) -> dict[str, str]:
@@ -108,6 +109,8 @@ class UpdateService:
                 next_update_minutes=minutes,
                 posted_by=request.user_id,
                 posted_at=now,
+                # Published on the status page only if asked, and never for a private one.
+                public=request.public and not stored.is_private,
             )
             session.add(update)
             stored.last_update_at = now

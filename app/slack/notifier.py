@@ -37,6 +37,7 @@ from app.logging import bind_request, get_logger
 from app.metrics import Metrics
 from app.slack import blocks, update_blocks
 from app.slack.gateway import SlackCallError, SlackGateway
+from app.statuspage.links import incident_link
 from app.store.database import Database
 from app.store.models import SlackEffect, StakeholderUpdate
 from app.store.types import utcnow
@@ -499,7 +500,12 @@ class Notifier:
             effect,
             channel,
             update_blocks.update_text(incident, content),
-            update_blocks.update_message(incident, content, row.posted_by),
+            update_blocks.update_message(
+                incident,
+                content,
+                row.posted_by,
+                incident_link(self.settings.status_url, incident.reference) if row.public else None,
+            ),
             thread_ts=thread_ts,
         )
 

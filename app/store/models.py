@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     Unicode,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -157,6 +158,7 @@ class TimelineEvent(SQLModel, table=True):
 
 class StakeholderUpdate(SQLModel, table=True):
     __tablename__ = "stakeholder_update"
+    __table_args__ = (Index("ix_stakeholder_update_public", "public", "incident_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(
@@ -171,6 +173,8 @@ class StakeholderUpdate(SQLModel, table=True):
     posted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     channel_ts: str | None = Field(default=None, max_length=32)
     thread_ts: str | None = Field(default=None, max_length=32)
+    # Chosen in the update modal: also shown on the public status page.
+    public: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class ActionItem(SQLModel, table=True):

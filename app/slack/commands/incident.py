@@ -8,6 +8,7 @@ from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
 from app.incidents.rules import Status, parse_status
 from app.incidents.service import Declaration
 from app.slack import blocks
+from app.slack.closing_note import closing_note_hint
 from app.slack.commands.router import CommandContext, help_lines, subcommand
 from app.store.types import utcnow
 
@@ -88,6 +89,9 @@ def change_status(context: CommandContext) -> None:
         context.reply(change.summary)
     if change.note:
         context.reply(change.note)
+    hint = closing_note_hint(context.services, change)
+    if hint:
+        context.reply(hint)
 
 
 @subcommand(
@@ -134,3 +138,6 @@ def resolve(context: CommandContext) -> None:
     )
     if not change.changed:
         context.reply(change.summary)
+    hint = closing_note_hint(context.services, change)
+    if hint:
+        context.reply(hint)

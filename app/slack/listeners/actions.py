@@ -16,6 +16,7 @@ from app.incidents.service import Change
 from app.logging import get_logger
 from app.services import Services
 from app.slack import blocks
+from app.slack.closing_note import offer_closing_note
 from app.slack.gateway import SlackCallError
 
 log = get_logger(__name__)
@@ -25,7 +26,7 @@ def _incident_id(action: dict[str, Any]) -> int:
     return int(str(action.get("block_id", "")).rsplit(":", 1)[-1])
 
 
-def _record_then_ack(ack: Ack, respond: Respond, change: Callable[[], Change]) -> None:
+def _record_then_ack(ack: Ack, respond: Respond, change: Callable[[], Change]) -> Change | None:
     """Record a card change, then acknowledge: an acked press is never lost.
 
     The change commits with its Slack effects before the ack; the notifier tells Slack
@@ -36,12 +37,12 @@ def _record_then_ack(ack: Ack, respond: Respond, change: Callable[[], Change]) -
     except IncidentError as error:
         ack()
         respond(response_type="ephemeral", replace_original=False, text=str(error))
-        return
+        return None
     except SQLAlchemyError:
         ack()
         log.warning("action_database_unavailable")
         respond(response_type="ephemeral", replace_original=False, text=blocks.DATABASE_DOWN)
-        return
+        return None
     except SlackCallError as error:
         ack()
         respond(
@@ -49,12 +50,13 @@ def _record_then_ack(ack: Ack, respond: Respond, change: Callable[[], Change]) -
             replace_original=False,
             text=f"Slack did not accept that just now ({error.error}); try again in a moment.",
         )
-        return
+        return None
     ack()
     if not result.changed:
         log.info("card_action_no_change", summary=result.summary)
     if result.note:
         respond(response_type="ephemeral", replace_original=False, text=result.note)
+    return result
 
 
 def register(app: App, services: Services) -> None:
@@ -98,26 +100,28 @@ def register(app: App, services: Services) -> None:
         if status is None:
             ack()
             return
-        _record_then_ack(
+        change = _record_then_ack(
             ack,
             respond,
             lambda: incidents.change_status(
                 _incident_id(action), status, body["user"]["id"], "button"
             ),
         )
+        offer_closing_note(services, change, body["user"]["id"])
 
     @app.action(blocks.RESOLVE_ACTION)
     def resolve_pressed(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
         incident_id = int(action["value"])
-        _record_then_ack(
+        change = _record_then_ack(
             ack,
             respond,
             lambda: incidents.change_status(
                 incident_id, Status.RESOLVED, body["user"]["id"], "button"
             ),
         )
+        offer_closing_note(services, change, body["user"]["id"])
 
     @app.action(blocks.DECLARE_BUTTON)
     def declare_pressed(ack: Ack, body: dict[str, Any]) -> None:

@@ -38,6 +38,15 @@ def update_request(body: dict[str, Any], view: dict[str, Any]) -> UpdateRequest:
         what_we_are_doing=_state(values, "doing").get("value") or "",
         next_update_minutes=str(_state(values, "next").get("value") or ""),
         request_key=f"view:{view['id']}:{view.get('hash', '')}",
+        public=_published(values),
+    )
+
+
+def _published(values: dict[str, Any]) -> bool:
+    chosen = _state(values, update_blocks.PUBLISH_BLOCK).get("selected_options") or []
+    return any(
+        isinstance(option, dict) and option.get("value") == update_blocks.PUBLISH_VALUE
+        for option in chosen
     )
 
 
@@ -58,6 +67,24 @@ def register(app: App, services: Services) -> None:
             _tell(respond, str(error))
         except SlackCallError as error:
             log.warning("update_modal_failed", error=error.error)
+            _tell(respond, f"Slack did not open the form ({error.error}); try again.")
+
+    @app.action(update_blocks.CLOSING_NOTE_ACTION)
+    def closing_note_pressed(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        user = body["user"]["id"]
+        try:
+            incident = services.incidents.snapshot(int(action["value"]))
+            services.incidents.require_member(incident, user)
+            # Resolved: no further update is due, and the note is meant for the public.
+            view = update_blocks.update_modal(incident, 0, public=not incident.is_private)
+            services.slack.open_view(body["trigger_id"], view)
+        except IncidentError as error:
+            _tell(respond, str(error))
+        except SlackCallError as error:
+            log.warning("closing_note_modal_failed", error=error.error)
             _tell(respond, f"Slack did not open the form ({error.error}); try again.")
 
     @app.action(update_blocks.SNOOZE_ACTION)
