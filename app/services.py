@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.alerts.service import AlertService
 from app.config import Settings
 from app.incidents.actions import ActionItemService
 from app.incidents.provisioning import Provisioner
@@ -30,6 +31,7 @@ class Services:
     actions: ActionItemService = field(init=False)
     reminders: ReminderService = field(init=False)
     updates: UpdateService = field(init=False)
+    alerts: AlertService = field(init=False)
 
     def __post_init__(self) -> None:
         self.incidents = IncidentService(self.settings, self.db, self.slack, self.clock)
@@ -45,4 +47,7 @@ class Services:
         )
         self.updates = UpdateService(
             self.settings, self.db, self.slack, self.incidents, self.clock, self.incidents.schedule
+        )
+        self.alerts = AlertService(
+            self.settings, self.db, self.slack, self.incidents, self.provisioner, self.clock
         )

@@ -11,6 +11,9 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
+from app.alerts import blocks as alert_blocks
+from app.alerts.web import PREFIX as ALERTS_PREFIX
+from app.alerts.web import AlertIntake
 from app.logging import clear_request, get_logger
 from app.metrics import CONTENT_TYPE, Metrics, listener_label
 from app.readiness import Readiness, slack_probe
@@ -39,6 +42,11 @@ KNOWN_LISTENERS = frozenset(
         "/incident",
         *(value.rstrip(":") for name, value in vars(blocks).items() if name.endswith(NAMES)),
         *(value for name, value in vars(update_blocks).items() if name.endswith(NAMES)),
+        *(
+            value
+            for name, value in vars(alert_blocks).items()
+            if name.endswith(("_ACTION", "_CALLBACK"))
+        ),
         *EVENT_TYPES,
     }
 )
@@ -88,6 +96,7 @@ class FirebreakWeb:
         self.services = services
         self.max_body_bytes = services.settings.max_body_bytes
         self.accept_slack = accept_slack
+        self.alerts = AlertIntake(services.alerts, self.max_body_bytes)
         settings = services.settings
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         self.readiness = Readiness(
@@ -113,6 +122,8 @@ class FirebreakWeb:
                     start_response, "413 Content Too Large", {"error": "request body too large"}
                 )
             return self._slack(environ, start_response)
+        if path.startswith(ALERTS_PREFIX):
+            return self.alerts(environ, start_response)
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
     def _slack(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:

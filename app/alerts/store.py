@@ -1,0 +1,300 @@
+"""Alert rows: recording notices with deduplication, and linking groups to incidents.
+
+Every function runs in the caller's transaction. Concurrent posts of the same alert are
+safe on both stores: rows are created with INSERT ... ON CONFLICT DO NOTHING, and each
+transaction locks its groups, then its alerts, in sorted order (no deadlocks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from app.alerts.parsing import Notice
+from app.config import AutoDeclareRule
+from app.incidents import repository as incidents_repo
+from app.store.models import Alert, AlertGroup, Incident
+
+
+@dataclass
+class Recorded:
+    """What one intake changed: groups whose message must change, incidents to declare."""
+
+    stored: int = 0
+    new_alerts: int = 0
+    groups_to_render: dict[int, str] = field(default_factory=dict)
+    auto_declare: list[int] = field(default_factory=list)
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def record_notices(
+    session: Session,
+    notices: Sequence[Notice],
+    channel_for: dict[str | None, str],
+    rules: Sequence[AutoDeclareRule],
+    now: datetime,
+) -> Recorded:
+    result = Recorded()
+    groups: dict[tuple[str, str], AlertGroup] = {}
+    for notice in sorted(notices, key=lambda n: (n.source, n.group_key)):
+        key = (notice.source, notice.group_key)
+        if key not in groups:
+            groups[key] = _lock_group(session, notice, channel_for.get(notice.service), now)
+    changed: dict[int, list[tuple[Alert, bool]]] = {}
+    # The last word on one fingerprint in one payload wins.
+    latest = {(n.source, n.fingerprint): n for n in notices}
+    for (_source, _fp), notice in sorted(latest.items()):
+        group = groups[(notice.source, notice.group_key)]
+        assert group.id is not None
+        alert, is_change, is_new = _upsert_alert(session, notice, group.id, now)
+        result.stored += 1
+        result.new_alerts += int(is_new)
+        if is_change:
+            changed.setdefault(group.id, []).append((alert, is_new))
+    for group in groups.values():
+        assert group.id is not None
+        alerts = changed.get(group.id, [])
+        if alerts:
+            _group_changed(session, group, [a for a, _ in alerts], now, result)
+        _maybe_auto_declare(group, [n for n in latest.values() if _in(n, group)], rules, result)
+    return result
+
+
+def _in(notice: Notice, group: AlertGroup) -> bool:
+    return notice.source == group.source and notice.group_key == group.group_key
+
+
+def _lock_group(session: Session, notice: Notice, channel: str | None, now: datetime) -> AlertGroup:
+    session.execute(
+        _insert(session, AlertGroup)
+        .values(
+            source=notice.source,
+            group_key=notice.group_key,
+            title=notice.group_title,
+            service=notice.service,
+            severity=notice.severity,
+            channel=channel or "alerts",
+            external_url=notice.external_url,
+            created_at=now,
+            updated_at=now,
+            version=1,
+            rendered_version=0,
+            post_count=0,
+            edit_count=0,
+            silenced_until_resolved=False,
+        )
+        .on_conflict_do_nothing(index_elements=["source", "group_key"])
+    )
+    group: AlertGroup = session.execute(
+        select(AlertGroup)
+        .where(col(AlertGroup.source) == notice.source)
+        .where(col(AlertGroup.group_key) == notice.group_key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    return group
+
+
+def _upsert_alert(
+    session: Session, notice: Notice, group_id: int, now: datetime
+) -> tuple[Alert, bool, bool]:
+    """The stored alert; whether its message line changes; whether it is new."""
+    inserted = session.execute(
+        _insert(session, Alert)
+        .values(
+            source=notice.source,
+            fingerprint=notice.fingerprint,
+            group_id=group_id,
+            title=notice.title,
+            status=notice.status,
+            severity=notice.severity,
+            service=notice.service,
+            description=notice.description,
+            url=notice.url,
+            labels=notice.labels,
+            started_at=notice.started_at,
+            ended_at=notice.ended_at,
+            first_seen_at=now,
+            last_seen_at=now,
+            notifications=1,
+        )
+        .on_conflict_do_nothing(index_elements=["source", "fingerprint"])
+    ).rowcount  # type: ignore[attr-defined]
+    alert: Alert = session.execute(
+        select(Alert)
+        .where(col(Alert.source) == notice.source)
+        .where(col(Alert.fingerprint) == notice.fingerprint)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if inserted:
+        return alert, True, True
+    status_changed = alert.status != notice.status
+    refired = notice.firing and status_changed
+    alert.notifications += 1
+    alert.last_seen_at = now
+    alert.status = notice.status
+    alert.ended_at = notice.ended_at
+    if refired:
+        alert.started_at = notice.started_at
+    session.add(alert)
+    return alert, status_changed, False
+
+
+def _group_changed(
+    session: Session, group: AlertGroup, alerts: list[Alert], now: datetime, result: Recorded
+) -> None:
+    assert group.id is not None
+    group.updated_at = now
+    if group.incident_id is not None:
+        for alert in alerts:
+            record_alert_event(session, group.incident_id, alert)
+        note_detection(session, group.incident_id, [a.started_at for a in alerts])
+    if group.silenced_until_resolved and all_resolved(session, group.id):
+        group.silenced_until_resolved = False
+    if not is_silenced(group, now):
+        group.version += 1
+        result.groups_to_render[group.id] = group.channel
+    session.add(group)
+
+
+def _maybe_auto_declare(
+    group: AlertGroup, notices: list[Notice], rules: Sequence[AutoDeclareRule], result: Recorded
+) -> None:
+    if group.incident_id is not None or group.auto_declare_severity is not None:
+        return
+    for notice in notices:
+        if not notice.firing:
+            continue
+        labels = {**notice.labels}
+        if notice.severity:
+            labels.setdefault("severity", notice.severity)
+        for rule in rules:
+            if rule.matches(labels):
+                group.auto_declare_severity = rule.severity
+                assert group.id is not None
+                result.auto_declare.append(group.id)
+                return
+
+
+def is_silenced(group: AlertGroup, now: datetime) -> bool:
+    if group.silenced_until_resolved:
+        return True
+    return group.silenced_until is not None and group.silenced_until > now
+
+
+def all_resolved(session: Session, group_id: int) -> bool:
+    firing = session.execute(
+        select(col(Alert.id))
+        .where(col(Alert.group_id) == group_id)
+        .where(col(Alert.status) == "firing")
+        .limit(1)
+    ).first()
+    return firing is None
+
+
+def group_alerts(session: Session, group_id: int) -> list[Alert]:
+    return list(
+        session.execute(
+            select(Alert)
+            .where(col(Alert.group_id) == group_id)
+            .order_by(col(Alert.status), col(Alert.started_at), col(Alert.id))
+        ).scalars()
+    )
+
+
+def lock_group(session: Session, group_id: int) -> AlertGroup:
+    group: AlertGroup | None = session.execute(
+        select(AlertGroup)
+        .where(col(AlertGroup.id) == group_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if group is None:
+        raise LookupError(f"alert group {group_id} does not exist")
+    return group
+
+
+def record_alert_event(session: Session, incident_id: int, alert: Alert) -> None:
+    firing = alert.status == "firing"
+    incidents_repo.record_event(
+        session,
+        incident_id,
+        "alert_firing" if firing else "alert_resolved",
+        source="alert",
+        actor_id=None,
+        text=alert.title,
+        occurred_at=alert.started_at if firing else (alert.ended_at or alert.last_seen_at),
+        data={"fingerprint": alert.fingerprint, "alert_source": alert.source},
+    )
+
+
+def note_detection(session: Session, incident_id: int, started: Sequence[datetime]) -> None:
+    if not started:
+        return
+    earliest = min(started)
+    session.execute(
+        update(Incident)
+        .where(col(Incident.id) == incident_id)
+        .where((col(Incident.detected_at).is_(None)) | (col(Incident.detected_at) > earliest))
+        .values(detected_at=earliest)
+    )
+
+
+def note_acknowledgement(session: Session, incident_id: int, at: datetime) -> None:
+    session.execute(
+        update(Incident)
+        .where(col(Incident.id) == incident_id)
+        .where(col(Incident.acknowledged_at).is_(None))
+        .values(acknowledged_at=at)
+    )
+
+
+def link_group(session: Session, group: AlertGroup, incident_id: int, user_id: str | None) -> bool:
+    """Put the group's alerts on the incident's timeline; False if already linked there."""
+    assert group.id is not None
+    if group.incident_id == incident_id:
+        return False
+    group.incident_id = incident_id
+    group.linked_by = user_id
+    group.version += 1
+    session.add(group)
+    alerts = group_alerts(session, group.id)
+    for alert in sorted(alerts, key=lambda a: a.started_at):
+        incidents_repo.record_event(
+            session,
+            incident_id,
+            "alert_firing",
+            source="alert",
+            actor_id=None,
+            text=alert.title,
+            occurred_at=alert.started_at,
+            data={"fingerprint": alert.fingerprint, "alert_source": alert.source},
+        )
+        if alert.status == "resolved":
+            record_alert_event(session, incident_id, alert)
+    note_detection(session, incident_id, [a.started_at for a in alerts])
+    if group.acknowledged_at is not None:
+        note_acknowledgement(session, incident_id, group.acknowledged_at)
+    return True
+
+
+def alert_counts(session: Session, incident_id: int) -> tuple[int, int]:
+    """(firing, resolved) alerts linked to an incident."""
+    rows = session.execute(
+        select(col(Alert.status))
+        .join(AlertGroup, col(AlertGroup.id) == col(Alert.group_id))
+        .where(col(AlertGroup.incident_id) == incident_id)
+    ).all()
+    firing = sum(1 for (status,) in rows if status == "firing")
+    return firing, len(rows) - firing
