@@ -109,27 +109,31 @@ def _upsert_alert(
     session: Session, notice: Notice, group_id: int, now: datetime
 ) -> tuple[Alert, bool, bool]:
     """The stored alert; whether its message line changes; whether it is new."""
-    inserted = session.execute(
-        _insert(session, Alert)
-        .values(
-            source=notice.source,
-            fingerprint=notice.fingerprint,
-            group_id=group_id,
-            title=notice.title,
-            status=notice.status,
-            severity=notice.severity,
-            service=notice.service,
-            description=notice.description,
-            url=notice.url,
-            labels=notice.labels,
-            started_at=notice.started_at,
-            ended_at=notice.ended_at,
-            first_seen_at=now,
-            last_seen_at=now,
-            notifications=1,
-        )
-        .on_conflict_do_nothing(index_elements=["source", "fingerprint"])
-    ).rowcount  # type: ignore[attr-defined]
+    inserted = (
+        session.execute(
+            _insert(session, Alert)
+            .values(
+                source=notice.source,
+                fingerprint=notice.fingerprint,
+                group_id=group_id,
+                title=notice.title,
+                status=notice.status,
+                severity=notice.severity,
+                service=notice.service,
+                description=notice.description,
+                url=notice.url,
+                labels=notice.labels,
+                started_at=notice.started_at,
+                ended_at=notice.ended_at,
+                first_seen_at=now,
+                last_seen_at=now,
+                notifications=1,
+            )
+            .on_conflict_do_nothing(index_elements=["source", "fingerprint"])
+            .returning(col(Alert.id))
+        ).first()
+        is not None
+    )
     alert: Alert = session.execute(
         select(Alert)
         .where(col(Alert.source) == notice.source)
