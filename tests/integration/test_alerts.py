@@ -416,3 +416,49 @@ def test_the_postmortem_of_an_alert_born_incident_shows_every_moment(
     ):
         assert row in markdown, row
     assert "CheckoutDown on web-1" in markdown
+
+
+@pytest.fixture
+def catalog_server(
+    emulator: SlackEmulator, database_url: str, people: People, tmp_path: Any
+) -> Iterator[tuple[HttpServer, Runtime]]:
+    from app.runtime import build_runtime
+
+    catalog = tmp_path / "catalog.yml"
+    catalog.write_text(
+        "services:\n"
+        "  checkout:\n"
+        "    channel: alerts-checkout\n"
+        f"    owners: [{people.carol}]\n"
+        "    runbook: https://runbooks.example.com/checkout\n"
+    )
+    built = build_runtime(
+        make_settings(
+            emulator,
+            database_url,
+            alerts_token=ALERTS_TOKEN,
+            alerts_channel_interval_seconds=0,
+            auto_declare="severity=critical:SEV1",
+            catalog=str(catalog),
+        )
+    )
+    http = HttpServer(built.web, host="127.0.0.1", port=0, threads=2, max_body_bytes=1 << 20)
+    http.start()
+    yield http, built
+    http.stop()
+    built.close()
+
+
+def test_the_catalog_routes_alerts_and_invites_owners_to_auto_declared_incidents(
+    catalog_server: tuple[HttpServer, Runtime], emulator: SlackEmulator, people: People
+) -> None:
+    server, built = catalog_server
+    channel = emulator.add_channel("alerts-checkout", members=[people.alice])
+    critical = am_payload("CheckoutDown", [am_alert("CheckoutDown", "web-1", severity="critical")])
+    assert post_alerts(server.url, critical).status == 200
+    settle(built)
+    [message] = messages(emulator, channel)
+    assert "<https://runbooks.example.com/checkout|Runbook>" in json.dumps(message["blocks"])
+    [incident] = incidents(built.db)
+    assert incident.channel_id
+    assert people.carol in emulator.channel(incident.channel_id).members
