@@ -90,6 +90,8 @@ class AlertService:
         self.notifier.notify(recorded.groups_to_render)
         for group_id in recorded.auto_declare:
             self._in_background(functools.partial(self.auto_declare, group_id))
+        for incident_id in recorded.incidents_changed:
+            self._in_background(functools.partial(self.refresh_incident, incident_id))
         return IntakeResult(len(notices), recorded.stored, recorded.new_alerts)
 
     def _channels_for(self, notices: list[Notice]) -> dict[str | None, str]:
@@ -225,7 +227,12 @@ class AlertService:
         if linked:
             self.notifier.notify({group_id: channel})
             self._tell_incident(group_id, incident_id, user_id)
+            self.refresh_incident(incident_id)
         return linked
+
+    def refresh_incident(self, incident_id: int) -> None:
+        """The incident card shows its alert counts: bring it up to date."""
+        self.incidents.refresh(self.incidents.snapshot(incident_id))
 
     def _tell_incident(self, group_id: int, incident_id: int, user_id: str | None) -> None:
         incident = self.incidents.snapshot(incident_id)

@@ -30,6 +30,7 @@ class Recorded:
     new_alerts: int = 0
     groups_to_render: dict[int, str] = field(default_factory=dict)
     auto_declare: list[int] = field(default_factory=list)
+    incidents_changed: set[int] = field(default_factory=set)
 
 
 def _insert(session: Session, table: Any) -> Any:
@@ -161,6 +162,7 @@ def _group_changed(
     assert group.id is not None
     group.updated_at = now
     if group.incident_id is not None:
+        result.incidents_changed.add(group.incident_id)
         for alert in alerts:
             record_alert_event(session, group.incident_id, alert)
         note_detection(session, group.incident_id, [a.started_at for a in alerts])

@@ -8,11 +8,12 @@ loses the change itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlmodel import Session
 
+from app.alerts.store import alert_counts
 from app.config import Settings
 from app.incidents import reminders
 from app.incidents import repository as repo
@@ -80,11 +81,13 @@ class IncidentService:
 
     def _snapshot(self, session: Session, incident: Incident) -> IncidentSnapshot:
         assert incident.id is not None
-        return IncidentSnapshot.of(
+        snapshot = IncidentSnapshot.of(
             incident,
             repo.current_roles(session, incident.id),
             reminders.next_due(session, incident.id) if incident.is_open else None,
         )
+        counts = alert_counts(session, incident.id)
+        return replace(snapshot, alerts=counts) if any(counts) else snapshot
 
     def _cadence(self, severity: str) -> int:
         return reminders.cadence_minutes(self.settings, severity)

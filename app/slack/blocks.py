@@ -237,6 +237,11 @@ def _update_line(incident: IncidentSnapshot) -> str:
     return line
 
 
+def _alerts_line(counts: tuple[int, int]) -> str:
+    firing, resolved = counts
+    return f":rotating_light: alerts: {firing} firing, {resolved} resolved"
+
+
 def incident_card(
     incident: IncidentSnapshot, roles: Sequence[str], severities: Sequence[SeverityLevel]
 ) -> list[Block]:
@@ -264,6 +269,7 @@ def incident_card(
                     f"{elapsed_end}" + (" · :lock: private" if incident.is_private else "")
                 ),
                 mrkdwn(_update_line(incident)),
+                *([mrkdwn(_alerts_line(incident.alerts))] if incident.alerts else []),
             ],
         },
     ]

@@ -257,6 +257,9 @@ def test_declare_opens_a_prefilled_modal_and_links_the_alerts(
     settle(runtime)
     assert "alert_resolved" in event_kinds(runtime.db, incident.id or 0)
     assert runtime.services.alerts.alert_counts(incident.id or 0) == (0, 1)
+    assert incident.channel_id
+    card = messages(emulator, incident.channel_id)[0]
+    assert "alerts: 0 firing, 1 resolved" in json.dumps(card["blocks"])
 
 
 def test_attach_links_the_group_to_an_open_incident(
@@ -462,3 +465,30 @@ def test_the_catalog_routes_alerts_and_invites_owners_to_auto_declared_incidents
     [incident] = incidents(built.db)
     assert incident.channel_id
     assert people.carol in emulator.channel(incident.channel_id).members
+
+
+def test_a_private_incident_is_never_named_on_the_public_alert_message(
+    slack: SlackDriver,
+    base: str,
+    runtime: Runtime,
+    emulator: SlackEmulator,
+    people: People,
+    alerts_channel: str,
+) -> None:
+    post_alerts(base, two_alerts())
+    settle(runtime)
+    [message] = messages(emulator, alerts_channel)
+    press(slack, runtime, alerts_channel, message, "alert_declare", people.alice)
+    [modal] = [v for v in emulator.views.values() if v["callback_id"] == "alert_declare_incident"]
+    values = modal_values("Secret breach", "SEV1", private=True)
+    assert slack.submit(modal, values, user=people.alice).status == 200
+    settle(runtime)
+    [incident] = incidents(runtime.db)
+    assert incident.is_private
+    [message] = messages(emulator, alerts_channel)
+    shown = json.dumps(message)
+    assert "Linked to a private incident" in shown
+    assert "INC-1" not in shown
+    assert "Secret breach" not in shown
+    assert incident.channel_id is not None
+    assert incident.channel_id not in shown
