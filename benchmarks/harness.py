@@ -154,6 +154,8 @@ def _serve(values: dict[str, Any], threads: int, conn: Connection) -> None:
         command = conn.recv()
         if command == "idle":
             conn.send(runtime.wait_idle(300))
+        elif command == "alerts_idle":
+            conn.send(runtime.services.alerts.wait_idle(600))
         elif command == "served":
             conn.send(list(timed.durations))
             timed.durations.clear()
@@ -194,8 +196,16 @@ def send(url: str, kind: str, body: bytes, content_type: str = FORM) -> Timed:
 class Firebreak:
     """A running Firebreak (child process) wired to a Slack emulator in this process."""
 
-    def __init__(self, emu: SlackEmulator, database_url: str, *, http_threads: int = 8) -> None:
+    def __init__(
+        self,
+        emu: SlackEmulator,
+        database_url: str,
+        *,
+        http_threads: int = 8,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
         self.emu = emu
+        self.settings = settings or {}
         self.database_url = database_url
         self.http_threads = http_threads
         self.url = ""
@@ -215,6 +225,7 @@ class Firebreak:
             "database_url": self.database_url,
             "announce_channel": ANNOUNCE_CHANNEL,
             "http_threads": self.http_threads,
+            **self.settings,
         }
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
@@ -231,6 +242,12 @@ class Firebreak:
         """Block until the server's listeners have finished their work after ack."""
         assert self._conn is not None
         self._conn.send("idle")
+        return bool(self._conn.recv())
+
+    def alerts_idle(self) -> bool:
+        """Block until every alert message is up to date."""
+        assert self._conn is not None
+        self._conn.send("alerts_idle")
         return bool(self._conn.recv())
 
     def served(self) -> list[float]:
@@ -314,10 +331,14 @@ class Firebreak:
 
 @contextlib.contextmanager
 def firebreak(
-    latency_ms: float, database_url: str | None, *, http_threads: int = 8
+    latency_ms: float,
+    database_url: str | None,
+    *,
+    http_threads: int = 8,
+    settings: dict[str, Any] | None = None,
 ) -> Iterator[Firebreak]:
     """Emulator (with latency) + database + Firebreak server, torn down afterwards."""
     with SlackEmulator() as emu, database(database_url) as url:
         emu.latency = latency_ms / 1000
-        with Firebreak(emu, url, http_threads=http_threads) as app:
+        with Firebreak(emu, url, http_threads=http_threads, settings=settings) as app:
             yield app

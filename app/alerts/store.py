@@ -54,14 +54,15 @@ def record_notices(
     changed: dict[int, list[tuple[Alert, bool]]] = {}
     # The last word on one fingerprint in one payload wins.
     latest = {(n.source, n.fingerprint): n for n in notices}
-    for (_source, _fp), notice in sorted(latest.items()):
-        group = groups[(notice.source, notice.group_key)]
-        assert group.id is not None
-        alert, is_change, is_new = _upsert_alert(session, notice, group.id, now)
-        result.stored += 1
-        result.new_alerts += int(is_new)
-        if is_change:
-            changed.setdefault(group.id, []).append((alert, is_new))
+    ordered = [notice for _key, notice in sorted(latest.items())]
+    for source in sorted({n.source for n in ordered}):
+        batch = [n for n in ordered if n.source == source]
+        group_ids = {n.fingerprint: groups[(n.source, n.group_key)].id or 0 for n in batch}
+        for alert, is_change, is_new in _upsert_alerts(session, source, batch, group_ids, now):
+            result.stored += 1
+            result.new_alerts += int(is_new)
+            if is_change:
+                changed.setdefault(alert.group_id, []).append((alert, is_new))
     for group in groups.values():
         assert group.id is not None
         alerts = changed.get(group.id, [])
@@ -77,7 +78,7 @@ def _in(notice: Notice, group: AlertGroup) -> bool:
 
 def _lock_group(session: Session, notice: Notice, channel: str | None, now: datetime) -> AlertGroup:
     session.execute(
-        _insert(session, AlertGroup)
+        _insert(session, AlertGroup.__table__)  # type: ignore[attr-defined]
         .values(
             source=notice.source,
             group_key=notice.group_key,
@@ -106,54 +107,114 @@ def _lock_group(session: Session, notice: Notice, channel: str | None, now: date
     return group
 
 
-def _upsert_alert(
-    session: Session, notice: Notice, group_id: int, now: datetime
-) -> tuple[Alert, bool, bool]:
-    """The stored alert; whether its message line changes; whether it is new."""
-    inserted = (
+_ALERTS = Alert.__table__  # type: ignore[attr-defined]
+
+
+def _upsert_alerts(
+    session: Session,
+    source: str,
+    notices: list[Notice],
+    group_ids: dict[str, int],
+    now: datetime,
+) -> list[tuple[Alert, bool, bool]]:
+    """Store one source's notices (sorted by fingerprint): new rows inserted, repeats counted.
+
+    Returns each alert as it now stands, whether its message line changes, whether it is new.
+    Core statements, a few per request whatever its size: a storm is mostly repeats.
+    """
+    existing = _lock_alerts(session, source, [n.fingerprint for n in notices])
+    missing = [n for n in notices if n.fingerprint not in existing]
+    inserted: set[str] = set()
+    if missing:
+        inserted = set(
+            session.execute(
+                _insert(session, _ALERTS)
+                .values([_new_row(n, group_ids[n.fingerprint], now) for n in missing])
+                .on_conflict_do_nothing(index_elements=["source", "fingerprint"])
+                .returning(_ALERTS.c.fingerprint)
+            ).scalars()
+        )
+        # Another request stored these between our look and our insert: repeats after all.
+        raced = [n.fingerprint for n in missing if n.fingerprint not in inserted]
+        if raced:
+            existing.update(_lock_alerts(session, source, raced))
+    outcome: list[tuple[Alert, bool, bool]] = []
+    repeats: list[int] = []
+    for notice in notices:
+        if notice.fingerprint in inserted:
+            row = _new_row(notice, group_ids[notice.fingerprint], now)
+            outcome.append((Alert(**row), True, True))
+            continue
+        row_id, status, started_at, group_id = existing[notice.fingerprint]
+        alert = _as_alert(notice, group_id, now, started_at)
+        if status == notice.status:
+            repeats.append(row_id)
+            outcome.append((alert, False, False))
+            continue
+        alert.started_at = notice.started_at if notice.firing else started_at
         session.execute(
-            _insert(session, Alert)
+            update(_ALERTS)
+            .where(_ALERTS.c.id == row_id)
             .values(
-                source=notice.source,
-                fingerprint=notice.fingerprint,
-                group_id=group_id,
-                title=notice.title,
                 status=notice.status,
-                severity=notice.severity,
-                service=notice.service,
-                description=notice.description,
-                url=notice.url,
-                labels=notice.labels,
-                started_at=notice.started_at,
                 ended_at=notice.ended_at,
-                first_seen_at=now,
+                started_at=alert.started_at,
                 last_seen_at=now,
-                notifications=1,
+                notifications=_ALERTS.c.notifications + 1,
             )
-            .on_conflict_do_nothing(index_elements=["source", "fingerprint"])
-            .returning(col(Alert.id))
-        ).first()
-        is not None
-    )
-    alert: Alert = session.execute(
-        select(Alert)
-        .where(col(Alert.source) == notice.source)
-        .where(col(Alert.fingerprint) == notice.fingerprint)
+        )
+        outcome.append((alert, True, False))
+    if repeats:
+        session.execute(
+            update(_ALERTS)
+            .where(_ALERTS.c.id.in_(repeats))
+            .values(last_seen_at=now, notifications=_ALERTS.c.notifications + 1)
+        )
+    return outcome
+
+
+def _lock_alerts(
+    session: Session, source: str, fingerprints: list[str]
+) -> dict[str, tuple[int, str, datetime, int]]:
+    rows = session.execute(
+        select(
+            _ALERTS.c.fingerprint,
+            _ALERTS.c.id,
+            _ALERTS.c.status,
+            _ALERTS.c.started_at,
+            _ALERTS.c.group_id,
+        )
+        .where(_ALERTS.c.source == source)
+        .where(_ALERTS.c.fingerprint.in_(fingerprints))
+        .order_by(_ALERTS.c.fingerprint)
         .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    if inserted:
-        return alert, True, True
-    status_changed = alert.status != notice.status
-    refired = notice.firing and status_changed
-    alert.notifications += 1
-    alert.last_seen_at = now
-    alert.status = notice.status
-    alert.ended_at = notice.ended_at
-    if refired:
-        alert.started_at = notice.started_at
-    session.add(alert)
-    return alert, status_changed, False
+    )
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+
+def _new_row(notice: Notice, group_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "source": notice.source,
+        "fingerprint": notice.fingerprint,
+        "group_id": group_id,
+        "title": notice.title,
+        "status": notice.status,
+        "severity": notice.severity,
+        "service": notice.service,
+        "description": notice.description,
+        "url": notice.url,
+        "labels": notice.labels,
+        "started_at": notice.started_at,
+        "ended_at": notice.ended_at,
+        "first_seen_at": now,
+        "last_seen_at": now,
+        "notifications": 1,
+    }
+
+
+def _as_alert(notice: Notice, group_id: int, now: datetime, started_at: datetime) -> Alert:
+    """The alert as a timeline event needs it (not attached to the session)."""
+    return Alert(**{**_new_row(notice, group_id, now), "started_at": started_at})
 
 
 def _group_changed(
