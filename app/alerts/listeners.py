@@ -177,7 +177,7 @@ def register_modals(app: App, services: Services) -> None:
             ack()
             return
         ack(response_action="update", view=blocks.declaring_modal(declared))
-        result = alerts.set_up(group_id, declared)
+        result = alerts.set_up(group_id, declared, _selected(values, "service") or None)
         message = blocks.declared_message(result.incident, result.pending_text(), result.error)
         try:
             services.slack.post(user_id, message)

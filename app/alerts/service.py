@@ -230,6 +230,14 @@ class AlertService:
             self.refresh_incident(incident_id)
         return linked
 
+    def _touch(self, group_id: int) -> None:
+        with self.db.session() as session:
+            group = store.lock_group(session, group_id)
+            group.version += 1
+            session.add(group)
+            channel = group.channel
+        self.notifier.notify({group_id: channel})
+
     def refresh_incident(self, incident_id: int) -> None:
         """The incident card shows its alert counts: bring it up to date."""
         self.incidents.refresh(self.incidents.snapshot(incident_id))
@@ -257,11 +265,15 @@ class AlertService:
             self.attach(group_id, declared.id, declaration.user_id)
         return declared
 
-    def set_up(self, group_id: int, incident: IncidentSnapshot) -> SetupResult:
+    def set_up(
+        self, group_id: int, incident: IncidentSnapshot, service: str | None = None
+    ) -> SetupResult:
         """Create the incident's channel and the rest, then invite the service's owners."""
         result = self.provisioner.run(incident.id)
         view, _, _ = self.view(group_id)
-        owners = view.catalog.owner_users if view.catalog else []
+        catalog = self.settings.catalog
+        entry = (catalog.get(service) if catalog else None) or view.catalog
+        owners = entry.owner_users if entry else []
         channel = result.incident.channel_id
         if owners and channel:
             try:
@@ -269,6 +281,7 @@ class AlertService:
             except SlackCallError as error:
                 log.warning("alert_owners_not_invited", error=error.error)
         if channel:
+            self._touch(group_id)  # the alert message names the new channel
             view_now, _, _ = self.view(group_id)
             try:
                 self.slack.post(channel, alert_blocks.attached_notice(view_now, None))
