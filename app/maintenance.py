@@ -43,6 +43,7 @@ class Maintenance:
                 if result.pending:
                     log.info("declaration_still_pending", pending=result.pending_text())
             self.ledger.prune()
+            self.services.alerts.resume_auto_declares()
         except (SQLAlchemyError, SlackCallError) as error:
             log.warning("maintenance_failed", error=type(error).__name__)
         except Exception:

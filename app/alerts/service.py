@@ -75,6 +75,7 @@ class AlertService:
         self._channel_lock = threading.Lock()
         self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="alert-declare")
         self._in_flight = 0
+        self._team: str | None = None
         self._flight = threading.Condition()
 
     # --- intake -----------------------------------------------------------------------------
@@ -331,7 +332,9 @@ class AlertService:
             self.auto_declare(group_id)
 
     def _team_id(self) -> str:
-        return str(self.slack.auth_test().get("team_id", ""))
+        if self._team is None:
+            self._team = str(self.slack.auth_test().get("team_id", ""))
+        return self._team
 
     def _event(
         self,

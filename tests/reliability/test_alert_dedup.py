@@ -10,6 +10,7 @@ import pytest
 
 from app.config import Settings
 from app.emulator import SlackEmulator
+from app.maintenance import Maintenance
 from app.runtime import Runtime
 from app.server import HttpServer
 from tests.conftest import make_settings
@@ -131,3 +132,26 @@ def test_a_slack_outage_never_fails_intake_and_the_message_follows_later(
     [message] = emulator.messages(alerts_channel)
     assert message["text"] == "[FIRING:3] HighLatency"
     assert notifier.stale_groups() == {}
+
+
+def test_an_auto_declaration_slack_interrupted_is_finished_by_maintenance(
+    server: HttpServer,
+    runtime: Runtime,
+    emulator: SlackEmulator,
+    alerts_channel: str,
+    announce_channel: str,
+) -> None:
+    emulator.fail_next("auth.test", "internal_error")
+    critical = am_payload("CheckoutDown", [am_alert("CheckoutDown", "web-1", severity="critical")])
+    assert post_alerts(server.url, critical).status == 200
+    settle(runtime)
+    assert incidents(runtime.db) == []
+    [group] = stored_groups(runtime.db)
+    assert group.auto_declare_severity == "SEV1"
+
+    Maintenance(runtime.services).run_once()
+    settle(runtime)
+    [incident] = incidents(runtime.db)
+    [group] = stored_groups(runtime.db)
+    assert group.incident_id == incident.id
+    assert incident.setup_complete
