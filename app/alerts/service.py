@@ -231,6 +231,16 @@ class AlertService:
             self.refresh_incident(incident_id)
         return linked
 
+    def _set_service(self, group_id: int, service: str) -> None:
+        """The responder's choice in the declare form wins over the alert's label."""
+        catalog = self.settings.catalog
+        if catalog is None or catalog.get(service) is None:
+            return
+        with self.db.session() as session:
+            group = store.lock_group(session, group_id)
+            group.service = service
+            session.add(group)
+
     def _touch(self, group_id: int) -> None:
         with self.db.session() as session:
             group = store.lock_group(session, group_id)
@@ -270,6 +280,8 @@ class AlertService:
         self, group_id: int, incident: IncidentSnapshot, service: str | None = None
     ) -> SetupResult:
         """Create the incident's channel and the rest, then invite the service's owners."""
+        if service:
+            self._set_service(group_id, service)
         result = self.provisioner.run(incident.id)
         view, _, _ = self.view(group_id)
         catalog = self.settings.catalog
@@ -283,6 +295,7 @@ class AlertService:
                 log.warning("alert_owners_not_invited", error=error.error)
         if channel:
             self._touch(group_id)  # the alert message names the new channel
+            self.refresh_incident(incident.id)  # and the card counts the alerts
             view_now, _, _ = self.view(group_id)
             try:
                 self.slack.post(channel, alert_blocks.attached_notice(view_now, None))

@@ -8,7 +8,7 @@ transaction locks its groups, then its alerts, in sorted order (no deadlocks).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +16,11 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from app.alerts.catalog import Catalog
 from app.alerts.parsing import Notice
 from app.config import AutoDeclareRule
 from app.incidents import repository as incidents_repo
+from app.incidents.snapshot import IncidentSnapshot
 from app.store.models import Alert, AlertGroup, Incident
 
 
@@ -365,3 +367,26 @@ def alert_counts(session: Session, incident_id: int) -> tuple[int, int]:
     ).all()
     firing = sum(1 for (status,) in rows if status == "firing")
     return firing, len(rows) - firing
+
+
+def with_alerts(
+    session: Session, snapshot: IncidentSnapshot, catalog: Catalog | None
+) -> IncidentSnapshot:
+    """The snapshot with its linked alerts' counts, service and runbook (for the card)."""
+    firing, resolved = alert_counts(session, snapshot.id)
+    if not (firing or resolved):
+        return snapshot
+    service = session.execute(
+        select(col(AlertGroup.service))
+        .where(col(AlertGroup.incident_id) == snapshot.id)
+        .where(col(AlertGroup.service).is_not(None))
+        .order_by(col(AlertGroup.id))
+        .limit(1)
+    ).scalar_one_or_none()
+    entry = catalog.get(service) if catalog else None
+    return replace(
+        snapshot,
+        alerts=(firing, resolved),
+        service=service,
+        runbook=entry.runbook if entry else None,
+    )

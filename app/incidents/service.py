@@ -8,12 +8,12 @@ loses the change itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
 
-from app.alerts.store import alert_counts
+from app.alerts.store import with_alerts
 from app.config import Settings
 from app.incidents import reminders
 from app.incidents import repository as repo
@@ -86,8 +86,7 @@ class IncidentService:
             repo.current_roles(session, incident.id),
             reminders.next_due(session, incident.id) if incident.is_open else None,
         )
-        counts = alert_counts(session, incident.id)
-        return replace(snapshot, alerts=counts) if any(counts) else snapshot
+        return with_alerts(session, snapshot, self.settings.catalog)
 
     def _cadence(self, severity: str) -> int:
         return reminders.cadence_minutes(self.settings, severity)

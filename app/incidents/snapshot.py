@@ -30,6 +30,9 @@ class IncidentSnapshot:
     resolved_at: datetime | None = None
     # (firing, resolved) alerts linked to the incident; None when it has none.
     alerts: tuple[int, int] | None = None
+    # From the linked alerts and the services catalog.
+    service: str | None = None
+    runbook: str | None = None
 
     @property
     def reference(self) -> str:

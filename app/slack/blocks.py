@@ -237,9 +237,14 @@ def _update_line(incident: IncidentSnapshot) -> str:
     return line
 
 
-def _alerts_line(counts: tuple[int, int]) -> str:
-    firing, resolved = counts
-    return f":rotating_light: alerts: {firing} firing, {resolved} resolved"
+def _alerts_line(incident: IncidentSnapshot) -> str:
+    firing, resolved = incident.alerts or (0, 0)
+    parts = [f":rotating_light: alerts: {firing} firing, {resolved} resolved"]
+    if incident.service:
+        parts.append(f"service: {escape(incident.service)}")
+    if incident.runbook:
+        parts.append(f"<{incident.runbook}|Runbook>")
+    return " · ".join(parts)
 
 
 def incident_card(
@@ -269,7 +274,7 @@ def incident_card(
                     f"{elapsed_end}" + (" · :lock: private" if incident.is_private else "")
                 ),
                 mrkdwn(_update_line(incident)),
-                *([mrkdwn(_alerts_line(incident.alerts))] if incident.alerts else []),
+                *([mrkdwn(_alerts_line(incident))] if incident.alerts else []),
             ],
         },
     ]

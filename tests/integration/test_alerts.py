@@ -465,6 +465,10 @@ def test_the_catalog_routes_alerts_and_invites_owners_to_auto_declared_incidents
     [incident] = incidents(built.db)
     assert incident.channel_id
     assert people.carol in emulator.channel(incident.channel_id).members
+    card = messages(emulator, incident.channel_id)[0]
+    shown = json.dumps(card["blocks"])
+    assert "service: checkout" in shown
+    assert "<https://runbooks.example.com/checkout|Runbook>" in shown
 
 
 def test_a_private_incident_is_never_named_on_the_public_alert_message(
