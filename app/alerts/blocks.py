@@ -111,6 +111,8 @@ def group_message(view: GroupView) -> list[dict[str, Any]]:
         facts.append(f"*Severity:* {escape(view.severity)}")
     if view.catalog and view.catalog.runbook:
         facts.append(f"<{view.catalog.runbook}|Runbook>")
+    if view.catalog and view.catalog.owners:
+        facts.append("*Owners:* " + " ".join(_mention(owner) for owner in view.catalog.owners))
     if view.catalog and view.catalog.escalation:
         facts.append(f"*Escalation:* {escape(view.catalog.escalation)}")
     result: list[dict[str, Any]] = [
@@ -125,6 +127,10 @@ def group_message(view: GroupView) -> list[dict[str, Any]]:
     if view.firing or view.incident_reference is None:
         result.append(_controls(view))
     return result
+
+
+def _mention(owner: str) -> str:
+    return f"<!subteam^{owner}>" if owner.startswith("S") else f"<@{owner}>"
 
 
 def _alert_lines(alerts: Sequence[AlertLine]) -> str:
