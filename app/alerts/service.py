@@ -28,6 +28,7 @@ from app.alerts.parsing import (
     parse_webhook,
 )
 from app.config import Settings
+from app.incidents import effects
 from app.incidents import repository as repo
 from app.incidents.errors import InvalidInput
 from app.incidents.provisioning import Provisioner, SetupResult
@@ -250,18 +251,21 @@ class AlertService:
         self.notifier.notify({group_id: channel})
 
     def refresh_incident(self, incident_id: int) -> None:
-        """The incident card shows its alert counts: bring it up to date."""
-        self.incidents.refresh(self.incidents.snapshot(incident_id))
+        """The incident card shows its alert counts: have it drawn again."""
+        with self.db.session() as session:
+            effects.redraw(session, incident_id, [effects.Kind.CARD])
+        self.incidents.effects_ready(incident_id)
 
     def _tell_incident(self, group_id: int, incident_id: int, user_id: str | None) -> None:
         incident = self.incidents.snapshot(incident_id)
         if not incident.channel_id:
-            return
+            return  # not set up yet: `set_up` says it once the channel exists
         view, _, _ = self.view(group_id)
-        try:
-            self.slack.post(incident.channel_id, alert_blocks.attached_notice(view, user_id))
-        except SlackCallError as error:
-            log.warning("alert_attach_not_told", error=error.error)
+        with self.db.session() as session:
+            effects.say_in_channel(
+                session, incident_id, alert_blocks.attached_notice(view, user_id)
+            )
+        self.incidents.effects_ready(incident_id)
 
     def alert_counts(self, incident_id: int) -> tuple[int, int]:
         with self.db.session() as session:
@@ -287,20 +291,17 @@ class AlertService:
         catalog = self.settings.catalog
         entry = (catalog.get(service) if catalog else None) or view.catalog
         owners = entry.owner_users if entry else []
-        channel = result.incident.channel_id
-        if owners and channel:
-            try:
-                self.slack.invite(channel, owners)
-            except SlackCallError as error:
-                log.warning("alert_owners_not_invited", error=error.error)
-        if channel:
+        if result.incident.channel_id:
             self._touch(group_id)  # the alert message names the new channel
-            self.refresh_incident(incident.id)  # and the card counts the alerts
             view_now, _, _ = self.view(group_id)
-            try:
-                self.slack.post(channel, alert_blocks.attached_notice(view_now, None))
-            except SlackCallError as error:
-                log.warning("alert_attach_not_told", error=error.error)
+            with self.db.session() as session:
+                if owners:
+                    effects.invite(session, incident.id, owners)
+                effects.redraw(session, incident.id, [effects.Kind.CARD])  # alert counts
+                effects.say_in_channel(
+                    session, incident.id, alert_blocks.attached_notice(view_now, None)
+                )
+            self.incidents.effects_ready(incident.id)
         return result
 
     def auto_declare(self, group_id: int) -> IncidentSnapshot | None:

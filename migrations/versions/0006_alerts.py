@@ -1,7 +1,7 @@
 """Alerts from monitoring: groups (one Slack message each), alerts, detection times.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-04 14:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from app.store.types import UTCDateTime
 
 revision: str = "0006"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

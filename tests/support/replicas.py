@@ -96,13 +96,18 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def leader_name(engine: Engine) -> str | None:
-    """The application_name of the session holding the scheduler's advisory lock."""
+    """The application_name of the session holding the scheduler's advisory lock.
+
+    Only this database's locks: other databases on the same server (other test runs)
+    hold advisory locks of their own.
+    """
     with engine.connect() as connection:
         row = connection.execute(
             text(
                 "SELECT a.application_name FROM pg_locks l "
                 "JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.granted"
+                "WHERE l.locktype = 'advisory' AND l.granted "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             )
         ).first()
     return str(row[0]) if row else None
