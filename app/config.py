@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.alerts.catalog import Catalog, load_catalog
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message is one line for the operator."""
@@ -38,6 +40,36 @@ class SeverityLevel(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,20}$")
     description: str = Field(max_length=150)
     update_minutes: int = Field(ge=0, le=24 * 60)
+
+
+class AutoDeclareRule(BaseModel):
+    """Alerts whose `label` equals `value` declare an incident of `severity`."""
+
+    label: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,80}$")
+    value: str = Field(min_length=1, max_length=200)
+    severity: str
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        return labels.get(self.label) == self.value
+
+
+def _parse_rules(value: Any) -> Any:
+    """`severity=critical:SEV1,team=db:SEV2`, or the same as a JSON list of objects."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    rules = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        match, _, severity = item.rpartition(":")
+        label, _, wanted = match.partition("=")
+        if not (label and wanted and severity):
+            raise ValueError(f"rule {item!r} must look like label=value:SEVERITY")
+        rules.append({"label": label.strip(), "value": wanted.strip(), "severity": severity})
+    return rules
 
 
 # Each role is a select on the incident card, five to a row; Slack allows 50 blocks.
@@ -80,6 +112,8 @@ _HINTS = {
     "FIREBREAK_ROLES": "a comma-separated list of role names, e.g. commander,comms,scribe",
     "FIREBREAK_STATUS_PAGE": "on or off",
     "FIREBREAK_STATUS_URL": "the page's public address, e.g. https://status.example.com/status",
+    "FIREBREAK_AUTO_DECLARE": "rules such as severity=critical:SEV1,team=db:SEV2",
+    "FIREBREAK_CATALOG": "the path of a services catalog YAML file (see docs/alerts.md)",
 }
 
 
@@ -186,6 +220,26 @@ class Settings(BaseSettings):
     # The page is rebuilt from the database at most this often, and only re-rendered when
     # what it shows changed (0: check on every request).
     status_cache_seconds: float = Field(default=2, ge=0, le=300)
+    # Alerts: without a token the /alerts/ endpoints do not exist (404).
+    alerts_token: SecretStr | None = Field(default=None, min_length=16)
+    alerts_channel: str = Field(default="alerts", pattern=r"^[a-z0-9_-]{1,80}$")
+    alerts_service_label: str = Field(default="service", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    # Slack allows about one message per second per channel; edits are coalesced to this.
+    alerts_channel_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    auto_declare: Annotated[list[AutoDeclareRule], NoDecode] = Field(default_factory=list)
+    catalog: Annotated[Catalog | None, NoDecode] = None
+
+    @field_validator("auto_declare", mode="before")
+    @classmethod
+    def _split_rules(cls, value: Any) -> Any:
+        return _parse_rules(value)
+
+    @field_validator("catalog", mode="before")
+    @classmethod
+    def _load_catalog(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return load_catalog(value) if value.strip() else None
+        return value
 
     @field_validator("roles", mode="before")
     @classmethod
@@ -243,6 +297,18 @@ class Settings(BaseSettings):
         _check_prefix(self.slack_app_token, "xapp-", "SLACK_APP_TOKEN")
         return self
 
+    @model_validator(mode="after")
+    def _check_rule_severities(self) -> Settings:
+        for rule in self.auto_declare:
+            try:
+                rule.severity = self.severity(rule.severity).name
+            except KeyError:
+                names = ", ".join(self.severity_names)
+                raise ValueError(
+                    f"FIREBREAK_AUTO_DECLARE names severity {rule.severity!r}; use one of {names}"
+                ) from None
+        return self
+
     # --- derived values ---------------------------------------------------------------
 
     @property
@@ -261,7 +327,12 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value, so log redaction can mask it wherever it appears."""
-        values = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token]
+        values = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.alerts_token,
+        ]
         return [value.get_secret_value() for value in values if value is not None]
 
     def require(self, *names: str) -> None:

@@ -77,7 +77,28 @@ class Demo:
         )
         with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
             response.read()
+        self.settle()
+
+    def settle(self) -> None:
         self.runtime.wait_idle(15)
+        self.runtime.services.alerts.wait_idle(15)
+        self.runtime.wait_idle(15)
+
+    def alert(self, payload: dict[str, Any]) -> None:
+        """What Alertmanager sends, with the bearer token it is configured with."""
+        token = self.runtime.settings.alerts_token
+        assert token is not None
+        request = urllib.request.Request(  # noqa: S310 - the demo's own server on 127.0.0.1
+            self.url.replace("/slack/events", "/alerts/alertmanager"),
+            data=json.dumps(payload).encode(),
+            headers={
+                "Authorization": f"Bearer {token.get_secret_value()}",
+                "Content-Type": "application/json",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+            response.read()
+        self.settle()
 
     def command(self, text: str, user: str, channel: str | None = None) -> None:
         fields = {
@@ -148,9 +169,59 @@ def post_update(demo: Demo, status: str, know: str, doing: str, minutes: int) ->
     demo.submit(form, values, demo.bob)
 
 
+def alert_fires(demo: Demo) -> None:
+    """Alertmanager reports EU checkout errors; Firebreak posts them to #alerts."""
+    started = demo.clock.now - timedelta(minutes=4)
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": "CheckoutErrorsEU", "severity": "high", "service": "checkout"},
+        "annotations": {"summary": "Checkout 5xx rate above 5% in eu-west-1"},
+        "startsAt": started.isoformat().replace("+00:00", "Z"),
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus.example.com/graph?g0.expr=checkout_5xx",
+        "fingerprint": "checkout-errors-eu",
+    }
+    demo.alert(
+        {
+            "version": "4",
+            "receiver": "firebreak",
+            "status": "firing",
+            "groupKey": '{}:{alertname="CheckoutErrorsEU"}',
+            "groupLabels": {"alertname": "CheckoutErrorsEU"},
+            "commonLabels": {"alertname": "CheckoutErrorsEU"},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager.example.com",
+            "alerts": [alert],
+        }
+    )
+
+
+def _alert_button(demo: Demo, action_id: str) -> dict[str, Any]:
+    alerts = demo.emulator.channel_by_name("alerts").id
+    [message] = demo.emulator.messages(alerts)
+    for block in message["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                return {**element, "block_id": block.get("block_id")}
+    raise LookupError(action_id)
+
+
 def declare(demo: Demo) -> None:
-    general = demo.emulator.channel_by_name("general").id
-    demo.command(f"declare {INCIDENT_TITLE}", demo.alice, channel=general)
+    """Alice acknowledges the alert, then declares an incident from it."""
+    demo.clock.advance(1)
+    demo.press(_alert_button(demo, "alert_ack"), demo.alice)
+    demo.clock.advance(2)
+    demo.press(_alert_button(demo, "alert_declare"), demo.alice)
+    [*_, form] = [
+        v for v in demo.emulator.views.values() if v["callback_id"] == "alert_declare_incident"
+    ]
+    values = {
+        "title": {"value": {"type": "plain_text_input", "value": INCIDENT_TITLE}},
+        "severity": {"value": {"type": "static_select", "selected_option": {"value": "SEV3"}}},
+        "summary": {"value": {"type": "plain_text_input", "value": ""}},
+        "options": {"value": {"type": "checkboxes", "selected_options": [{"value": "commander"}]}},
+    }
+    demo.submit(form, values, demo.alice)
     with demo.runtime.db.session() as session:
         incident = repo.incident_by_number(session, demo.emulator.team_id, 1)
         assert incident is not None and incident.id is not None and incident.channel_id
@@ -225,6 +296,7 @@ def resolve(demo: Demo) -> None:
 
 
 STEPS = (
+    alert_fires,
     declare,
     assign_roles,
     escalate,
@@ -316,12 +388,15 @@ def running_firebreak(workdir: Path) -> Iterator[Demo]:
         emulator.clock = clock.epoch
         people = [emulator.user_by_name(name).id for name in ("alice", "bob", "carol")]
         emulator.add_channel("incidents", members=[*people, emulator.bot_user_id])
+        emulator.add_channel("alerts", members=people)
         settings = Settings(
             _env_file=None,
             slack_bot_token=emulator.bot_token,
             slack_signing_secret=secret,
             slack_api_url=emulator.api_url,
             database_url=f"sqlite:///{workdir / 'demo.db'}",
+            alerts_token=secrets.token_hex(16),
+            alerts_channel_interval_seconds=0,
         )
         runtime = build_runtime(settings, clock=clock)
         server = HttpServer(
@@ -355,6 +430,7 @@ def run_demo(output: str | None, out: TextIO | None = None) -> int:
         for step in STEPS:
             out.write(f"· {step.__name__.replace('_', ' ')}\n")
             step(demo)
+        print_channel(demo, demo.emulator.channel_by_name("alerts").id, out)
         print_channel(demo, demo.channel, out)
         print_channel(demo, demo.emulator.channel_by_name("incidents").id, out)
         people = slack_people(demo.runtime.services.slack)

@@ -32,6 +32,7 @@ class Maintenance:
         self._jobs: list[tuple[float, Callable[[], None]]] = [
             (settings.effects_interval_seconds, self.deliver_effects),
             (settings.resume_interval_seconds, self.resume_declarations),
+            (settings.resume_interval_seconds, self.resume_auto_declares),
             (settings.reconcile_interval_seconds, self.reconcile),
         ]
         self._next_run = [0.0 for _ in self._jobs]
@@ -69,6 +70,9 @@ class Maintenance:
 
     def deliver_effects(self) -> None:
         self.services.notifier.deliver_all_due()
+
+    def resume_auto_declares(self) -> None:
+        self.services.alerts.resume_auto_declares()
 
     def resume_declarations(self) -> None:
         for result in self.services.provisioner.resume_all():

@@ -58,6 +58,7 @@ class Runtime:
         if self.maintenance is None:
             self.maintenance = Maintenance(self.services)
             self.maintenance.start()
+            self.services.alerts.notifier.start()
 
     def start_scheduler(self) -> None:
         """Run reminders in the background (leader election decides which replica sends)."""
@@ -71,6 +72,7 @@ class Runtime:
             self.maintenance.stop(timeout)
         self.executor.wait_idle(timeout)
         self.executor.shutdown(wait=True, cancel_futures=False)
+        self.services.alerts.close(timeout)
         self.db.dispose()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.alerts.service import AlertService
 from app.config import Settings
 from app.incidents.actions import ActionItemService
 from app.incidents.closing import ClosingService
@@ -37,6 +38,7 @@ class Services:
     reminders: ReminderService = field(init=False)
     updates: UpdateService = field(init=False)
     closing: ClosingService = field(init=False)
+    alerts: AlertService = field(init=False)
 
     def __post_init__(self) -> None:
         self.notifier = Notifier(self.settings, self.db, self.slack, self.metrics, self.run_later)
@@ -58,4 +60,7 @@ class Services:
         self.closing = ClosingService(self.settings, self.db, self.slack, self.clock)
         self.updates = UpdateService(
             self.settings, self.db, self.incidents, self.clock, self.incidents.schedule
+        )
+        self.alerts = AlertService(
+            self.settings, self.db, self.slack, self.incidents, self.provisioner, self.clock
         )

@@ -15,6 +15,9 @@ from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 
+from app.alerts import blocks as alert_blocks
+from app.alerts.web import PREFIX as ALERTS_PREFIX
+from app.alerts.web import AlertIntake
 from app.logging import clear_request, get_logger
 from app.metrics import CONTENT_TYPE, Metrics, listener_label
 from app.readiness import Readiness, slack_probe
@@ -44,6 +47,11 @@ KNOWN_LISTENERS = frozenset(
         "/incident",
         *(value.rstrip(":") for name, value in vars(blocks).items() if name.endswith(NAMES)),
         *(value for name, value in vars(update_blocks).items() if name.endswith(NAMES)),
+        *(
+            value
+            for name, value in vars(alert_blocks).items()
+            if name.endswith(("_ACTION", "_CALLBACK"))
+        ),
         *EVENT_TYPES,
     }
 )
@@ -255,6 +263,7 @@ class FirebreakWeb:
     """
 
     def __init__(self, bolt: App, services: Services) -> None:
+        self.services = services
         secret = services.settings.slack_signing_secret
         self.slack = (
             SlackDoor(bolt, services.metrics, secret.get_secret_value()) if secret else None
@@ -263,11 +272,13 @@ class FirebreakWeb:
         self.admin = AdminWeb(services)
         settings = services.settings
         self.status = StatusPages(settings, services.db) if settings.status_page else None
+        self.alerts = AlertIntake(services.alerts, self.max_body_bytes)
 
     @property
     def has_public_pages(self) -> bool:
-        """Pages people outside Slack read, served on the public port in Socket Mode too."""
-        return self.status is not None
+        """Doors for the world outside Slack (status page, alert intake): served on the
+        public port in Socket Mode too."""
+        return self.status is not None or self.services.settings.alerts_token is not None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # Server threads are reused: a refused request must not log the previous one's ids.
@@ -284,6 +295,8 @@ class FirebreakWeb:
             return self.slack(environ, start_response)
         if method in ("GET", "HEAD") and self.status is not None and self.status.handles(path):
             return self.status(environ, start_response)
+        if path.startswith(ALERTS_PREFIX):
+            return self.alerts(environ, start_response)
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
 

@@ -154,6 +154,8 @@ def _serve(values: dict[str, Any], threads: int, conn: Connection) -> None:
         command = conn.recv()
         if command == "idle":
             conn.send(runtime.wait_idle(300))
+        elif command == "alerts_idle":
+            conn.send(runtime.services.alerts.wait_idle(600))
         elif command == "served":
             conn.send(list(timed.durations))
             timed.durations.clear()
@@ -242,6 +244,12 @@ class Firebreak:
         """Block until the server's listeners have finished their work after ack."""
         assert self._conn is not None
         self._conn.send("idle")
+        return bool(self._conn.recv())
+
+    def alerts_idle(self) -> bool:
+        """Block until every alert message is up to date."""
+        assert self._conn is not None
+        self._conn.send("alerts_idle")
         return bool(self._conn.recv())
 
     def served(self) -> list[float]:

@@ -39,6 +39,23 @@ def _user(user_id: str | None, people: People) -> dict[str, str] | None:
 
 
 def _incident(data: ExportData) -> dict[str, Any]:
+    return {**_facts(data), **_detection(data)}
+
+
+def _detection(data: ExportData) -> dict[str, Any]:
+    """Only incidents born of alerts know when the problem was detected and acknowledged."""
+    facts = data.incident
+    if facts.detected_at is None:
+        return {}
+    return {
+        "detected_at": iso(facts.detected_at),
+        "acknowledged_at": iso(facts.acknowledged_at),
+        "time_to_acknowledge_seconds": seconds_between(facts.detected_at, facts.acknowledged_at),
+        "time_to_declare_seconds": seconds_between(facts.detected_at, facts.declared_at),
+    }
+
+
+def _facts(data: ExportData) -> dict[str, Any]:
     facts = data.incident
     return {
         "reference": facts.reference,

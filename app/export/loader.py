@@ -40,6 +40,8 @@ class IncidentFacts:
     closed_at: datetime | None
     channel_id: str | None
     channel_name: str | None
+    detected_at: datetime | None = None
+    acknowledged_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,8 @@ def _incident_facts(row: Any) -> IncidentFacts:
         closed_at=row["closed_at"],
         channel_id=row["channel_id"],
         channel_name=row["channel_name"],
+        detected_at=row["detected_at"],
+        acknowledged_at=row["acknowledged_at"],
     )
 
 

@@ -20,6 +20,8 @@ _KIND_LABELS = {
     "stakeholder_update": "Stakeholder update",
     "action_item_added": "Action item added",
     "action_item_done": "Action item done",
+    "alert_firing": "Alert firing",
+    "alert_resolved": "Alert resolved",
 }
 
 
@@ -85,9 +87,11 @@ def _summary(incident: IncidentFacts, roles: list[RoleSpell], out: TextIO, peopl
         ("Title", md(incident.title)),
         ("Severity", severity),
         ("Status", incident.status.capitalize()),
+        *_detection_rows(incident),
         ("Declared", f"{utc(incident.declared_at)} by {_person(incident.declared_by, people)}"),
         ("Mitigated", utc(incident.mitigated_at) or "—"),
         ("Resolved", utc(incident.resolved_at) or "—"),
+        *_detection_durations(incident),
         ("Time to mitigate", duration(incident.declared_at, incident.mitigated_at) or "—"),
         ("Time to resolve", duration(incident.declared_at, incident.resolved_at) or "—"),
         *((md(role.replace("_", " ").capitalize()), ", ".join(h)) for role, h in holders.items()),
@@ -98,6 +102,26 @@ def _summary(incident: IncidentFacts, roles: list[RoleSpell], out: TextIO, peopl
     for name, value in rows:
         out.write(f"| {name} | {cell(value)} |\n")
     out.write("\n")
+
+
+def _detection_rows(incident: IncidentFacts) -> list[tuple[str, str]]:
+    """An incident born of alerts also shows when it was detected and acknowledged."""
+    if incident.detected_at is None:
+        return []
+    return [
+        ("Detected", utc(incident.detected_at)),
+        ("Acknowledged", utc(incident.acknowledged_at) or "—"),
+    ]
+
+
+def _detection_durations(incident: IncidentFacts) -> list[tuple[str, str]]:
+    detected = incident.detected_at
+    if detected is None:
+        return []
+    return [
+        ("Time to acknowledge", duration(detected, incident.acknowledged_at) or "—"),
+        ("Time to declare", duration(detected, incident.declared_at) or "—"),
+    ]
 
 
 def _roles(roles: list[RoleSpell], out: TextIO, people: People) -> None:

@@ -15,6 +15,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from app.alerts.catalog import Catalog
+from app.alerts.store import with_alerts
 from app.config import Settings
 from app.incidents import closing, effects, reminders
 from app.incidents import repository as repo
@@ -91,7 +93,7 @@ class IncidentService:
             return self._snapshot(session, repo.get_incident(session, incident_id))
 
     def _snapshot(self, session: Session, incident: Incident) -> IncidentSnapshot:
-        return snapshot_of(session, incident)
+        return snapshot_of(session, incident, self.settings.catalog)
 
     def _cadence(self, severity: str) -> int:
         return reminders.cadence_minutes(self.settings, severity)
@@ -436,13 +438,16 @@ class IncidentService:
             return update_line(repo.latest_update(session, incident_id))
 
 
-def snapshot_of(session: Session, incident: Incident) -> IncidentSnapshot:
+def snapshot_of(
+    session: Session, incident: Incident, catalog: Catalog | None = None
+) -> IncidentSnapshot:
     assert incident.id is not None
-    return IncidentSnapshot.of(
+    snapshot = IncidentSnapshot.of(
         incident,
         repo.current_roles(session, incident.id),
         reminders.next_due(session, incident.id) if incident.is_open else None,
     )
+    return with_alerts(session, snapshot, catalog)
 
 
 def update_line(latest: StakeholderUpdate | None) -> str | None:

@@ -28,6 +28,11 @@ class IncidentSnapshot:
     last_update_at: datetime | None = None
     next_update_due_at: datetime | None = None
     resolved_at: datetime | None = None
+    # (firing, resolved) alerts linked to the incident; None when it has none.
+    alerts: tuple[int, int] | None = None
+    # From the linked alerts and the services catalog.
+    service: str | None = None
+    runbook: str | None = None
 
     @property
     def reference(self) -> str:

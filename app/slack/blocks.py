@@ -304,6 +304,16 @@ def _bridge_line(bridge: str | None) -> str:
     return f"*Bridge:* <{bridge}|join the call>" if bridge else ""
 
 
+def _alerts_line(incident: IncidentSnapshot) -> str:
+    firing, resolved = incident.alerts or (0, 0)
+    parts = [f":rotating_light: alerts: {firing} firing, {resolved} resolved"]
+    if incident.service:
+        parts.append(f"service: {escape(incident.service)}")
+    if incident.runbook:
+        parts.append(f"<{incident.runbook}|Runbook>")
+    return " · ".join(parts)
+
+
 def incident_card(
     incident: IncidentSnapshot,
     roles: Sequence[str],
@@ -334,6 +344,7 @@ def incident_card(
                     f"{elapsed_end}" + (" · :lock: private" if incident.is_private else "")
                 ),
                 mrkdwn(_update_line(incident)),
+                *([mrkdwn(_alerts_line(incident))] if incident.alerts else []),
             ],
         },
     ]

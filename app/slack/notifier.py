@@ -315,7 +315,7 @@ class Notifier:
                 ).scalars()
             }
             return _View(
-                incident=snapshot_of(session, stored),
+                incident=snapshot_of(session, stored, self.settings.catalog),
                 card_ts=stored.card_ts,
                 setup_steps=list(stored.setup_steps),
                 latest_update=update_line(repo.latest_update(session, incident_id)),

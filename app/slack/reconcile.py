@@ -64,7 +64,8 @@ class Reconciler:
                 .scalars()
                 .all()
             )
-            return [(snapshot_of(session, incident), incident.card_ts) for incident in incidents]
+            catalog = self.services.settings.catalog
+            return [(snapshot_of(session, i, catalog), i.card_ts) for i in incidents]
 
     def _stale_surfaces(self, incident: IncidentSnapshot, card_ts: str | None) -> list[Kind]:
         slack = self.services.slack

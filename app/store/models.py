@@ -82,6 +82,11 @@ class Incident(SQLModel, table=True):
     setup_complete: bool = Field(default=False, index=True)
     setup_error: str | None = Field(default=None, sa_type=Text())
 
+    # Set for incidents born of alerts: the earliest linked alert's start, and the first
+    # acknowledgement of one of its alert groups.
+    detected_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+
     @property
     def reference(self) -> str:
         return f"INC-{self.number}"
@@ -221,6 +226,80 @@ class ProcessedRequest(SQLModel, table=True):
     kind: str = Field(max_length=30)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime(), index=True)
     incident_id: int | None = Field(default=None)
+
+
+class AlertGroup(SQLModel, table=True):
+    """One Slack message: an Alertmanager group, or one alert from another tool.
+
+    `version` grows with every change the message should show; the message is current
+    when `rendered_version` has caught up. A notifier holding `lease_until` renders it.
+    """
+
+    __tablename__ = "alert_group"
+    __table_args__ = (UniqueConstraint("source", "group_key", name="uq_alert_group_key"),)
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    source: str = Field(max_length=40)
+    group_key: str = Field(max_length=255)
+    title: str = Field(max_length=200)
+    service: str | None = Field(default=None, max_length=80)
+    severity: str | None = Field(default=None, max_length=40)
+    channel: str = Field(max_length=80)
+    external_url: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+    message_channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    version: int = Field(default=1)
+    rendered_version: int = Field(default=0, index=True)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    post_count: int = Field(default=0)
+    edit_count: int = Field(default=0)
+
+    acknowledged_by: str | None = Field(default=None, max_length=32)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    silenced_by: str | None = Field(default=None, max_length=32)
+    silenced_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    silenced_until: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    silenced_until_resolved: bool = Field(default=False)
+    incident_id: int | None = Field(
+        default=None,
+        sa_column_args=[ForeignKey("incident.id", ondelete="SET NULL")],
+        index=True,
+    )
+    linked_by: str | None = Field(default=None, max_length=32)
+    # Set once, in the transaction that found an auto-declare rule matching: one incident
+    # per group however often its alerts repeat.
+    auto_declare_severity: str | None = Field(default=None, max_length=20)
+
+
+class Alert(SQLModel, table=True):
+    """One alert, identified by (source, fingerprint); repeats update it."""
+
+    __tablename__ = "alert"
+    __table_args__ = (UniqueConstraint("source", "fingerprint", name="uq_alert_fingerprint"),)
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    source: str = Field(max_length=40)
+    fingerprint: str = Field(max_length=128)
+    group_id: int = Field(
+        sa_type=BigId,
+        sa_column_args=[ForeignKey("alert_group.id", ondelete="CASCADE")],
+        index=True,
+    )
+    title: str = Field(max_length=200)
+    status: str = Field(max_length=20)
+    severity: str | None = Field(default=None, max_length=40)
+    service: str | None = Field(default=None, max_length=80)
+    description: str = Field(default="", sa_type=Text())
+    url: str | None = Field(default=None, max_length=500)
+    labels: dict[str, Any] = Field(default_factory=dict, sa_type=JSON())
+    started_at: datetime = Field(sa_type=UTCDateTime())
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    notifications: int = Field(default=1)
 
 
 # APScheduler's job store table, declared here so that migrations own it. The columns

@@ -161,5 +161,10 @@ def test_demo_runs_a_whole_incident_and_writes_the_postmortem(tmp_path: Path) ->
     assert "INC-1 is resolved (59 min after it was declared)" in result.stdout
     assert postmortem.count("— Identified, SEV2 (by @Bob Brown)") == 1
     assert "| Time to resolve | 59m |" in postmortem
+    # It starts with an alert that Alice acknowledges and declares from.
+    assert "[FIRING:1] CheckoutErrorsEU" in result.stdout
+    assert "Acknowledged by @alice" in result.stdout
+    assert "| Time to acknowledge | 5m |" in postmortem
+    assert "| Time to declare | 7m |" in postmortem
     assert "Reminded @Bob Brown that a stakeholder update is due" in postmortem
     assert result.stderr == ""

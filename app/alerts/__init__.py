@@ -1,0 +1,1 @@
+"""Alerts from monitoring: intake, deduplication, grouping, and the way to incidents."""
