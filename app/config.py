@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AliasChoices,
@@ -141,6 +142,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # /readyz answers from a probe at most this old (0: probe on every request).
     readiness_cache_seconds: float = Field(default=5, ge=0, le=300)
+    # Where "outside working hours" (08:00-20:00) is judged in the insight report.
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone name such as Europe/Paris") from None
+        return name
 
     @field_validator("roles", mode="before")
     @classmethod
