@@ -10,6 +10,7 @@ A duration whose two ends are not both recorded is left out and counted "not rec
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -342,12 +343,13 @@ def update_figures(
                 if update.posted_at - previous <= timedelta(minutes=cadence):
                     on_time += 1
             previous = update.posted_at
-        posted = [u.posted_at for u in r.updates]
+        posted = sorted(u.posted_at for u in r.updates)
         closes = r.facts.resolved_at or end
         for index, reminder in enumerate(r.reminders):
             sent += 1
             until = r.reminders[index + 1] if index + 1 < len(r.reminders) else closes
-            if not any(reminder < moment <= until for moment in posted):
+            after = bisect_right(posted, reminder)
+            if after == len(posted) or posted[after] > until:
                 unanswered += 1
     return UpdateFigures(expected, on_time, expected - on_time, sent, unanswered)
 

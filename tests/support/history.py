@@ -1,7 +1,7 @@
 """A generated incident history with skewed durations, for the insight benchmark and charts.
 
 Written through the models and the repository's helpers, as the services write them:
-roles through `assign_role`, timeline events through `record_event`. Deterministic for a
+role assignments as rows of their own, timeline events through `record_event`. Deterministic for a
 given seed.
 """
 
@@ -16,7 +16,13 @@ from sqlmodel import Session
 
 from app.incidents import repository as repo
 from app.store.database import Database
-from app.store.models import ActionItem, Incident, StakeholderUpdate, TimelineEvent
+from app.store.models import (
+    ActionItem,
+    Incident,
+    RoleAssignment,
+    StakeholderUpdate,
+    TimelineEvent,
+)
 
 TEAM = "T0HISTORY"
 SERVICES = ["checkout", "payments-api", "search", "auth", "cdn", "notifications", "ledger"]
@@ -96,8 +102,15 @@ def _incident(
             _event(session, iid, "impact_started", "modal", started)
     end = now if still_open else resolved
     commander, comms = rng.sample(PEOPLE, 2)
-    repo.assign_role(session, iid, "commander", commander, commander, declared)
-    repo.assign_role(session, iid, "comms", comms, commander, declared + timedelta(minutes=2))
+    for role, holder, at in (
+        ("commander", commander, declared),
+        ("comms", comms, declared + timedelta(minutes=2)),
+    ):
+        session.add(
+            RoleAssignment(
+                incident_id=iid, role=role, user_id=holder, assigned_by=commander, assigned_at=at
+            )
+        )
     _updates(session, rng, iid, severity, declared, end)
     for index in range(rng.choice([0, 0, 1, 2, 3])):
         due = (end + timedelta(days=rng.randint(3, 30))).date()
