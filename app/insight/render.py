@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from app.insight.words import (
 )
 
 People = Callable[[str], str]
+MAX_ROWS = 30
 SUMMARY_HEADERS = ["", "n", "median", "p90", "mean", "not recorded"]
 
 
@@ -30,9 +32,10 @@ class Table:
 
 @dataclass
 class Section:
+    """A heading, an optional chart, then paragraphs and tables in reading order."""
+
     title: str
-    lines: list[str] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
+    blocks: list[str | Table] = field(default_factory=list)
     chart: str | None = None
 
 
@@ -50,13 +53,13 @@ def sections(insight: Insight, people: People) -> list[Section]:
 
 def _overview(insight: Insight) -> Section:
     section = Section("Incidents", chart="weekly.png")
-    section.lines.append(
+    section.blocks.append(
         f"{insight.incident_count} incidents declared in the period "
         f"({insight.previous_count} in the previous period of the same length); "
         f"{len(insight.open_now)} still open"
         + (f": {', '.join(insight.open_now[:20])}." if insight.open_now else ".")
     )
-    section.tables.append(
+    section.blocks.append(
         Table(
             ["severity (highest reached)", "incidents"],
             [[name, str(count)] for name, count in insight.count_by_severity.items()],
@@ -67,7 +70,7 @@ def _overview(insight: Insight) -> Section:
 
 def _durations(insight: Insight) -> Section:
     section = Section("Response times", chart="durations.png")
-    section.lines.append(
+    section.blocks.append(
         "Medians and 90th percentiles, not means: durations are skewed and one long "
         "incident moves a mean. An incident whose times were not recorded is left out "
         "of that figure and counted, never estimated."
@@ -75,12 +78,19 @@ def _durations(insight: Insight) -> Section:
     rows = []
     for figure in insight.durations:
         rows.append([LABELS[figure.name], *summary_cells(figure.overall)])
-    section.tables.append(Table(SUMMARY_HEADERS, rows))
-    for figure in insight.durations:
-        note = skew_note(figure.overall)
-        if note:
-            section.lines.append(f"{LABELS[figure.name]}: {note}.")
-    section.tables.append(
+    section.blocks.append(Table(SUMMARY_HEADERS, rows))
+    skewed = [
+        f"{LABELS[f.name].lower()} ({skew_note(f.overall)})"
+        for f in insight.durations
+        if skew_note(f.overall)
+    ]
+    if skewed:
+        section.blocks.append(
+            "A few long incidents pull the mean well above the median for "
+            + "; ".join(skewed)
+            + "."
+        )
+    section.blocks.append(
         Table(
             ["compared with the previous period", "median before", "median now", "verdict"],
             [
@@ -94,7 +104,7 @@ def _durations(insight: Insight) -> Section:
             ],
         )
     )
-    section.lines.append(
+    section.blocks.append(
         f"A change is called faster or slower only when its bootstrap 95% interval excludes "
         f"no change and each period has at least {MIN_FOR_COMPARISON} measured incidents."
     )
@@ -105,47 +115,57 @@ def _breakdowns(insight: Insight) -> Section:
     section = Section("By severity and service")
     for figure in insight.durations:
         if figure.overall.n == 0:
-            section.lines.append(f"{LABELS[figure.name]}: not measured in this period.")
+            section.blocks.append(f"{LABELS[figure.name]}: not measured in this period.")
             continue
-        rows = [[name, *summary_cells(s)] for name, s in figure.by_severity.items()]
-        rows += [[name, *summary_cells(s)] for name, s in figure.by_service.items()]
-        section.tables.append(Table([LABELS[figure.name], *SUMMARY_HEADERS[1:]], rows))
+        for kind, groups in (("severity", figure.by_severity), ("service", figure.by_service)):
+            rows = [[name, *summary_cells(s)] for name, s in groups.items()]
+            headers = [f"{LABELS[figure.name]} by {kind}", *SUMMARY_HEADERS[1:]]
+            section.blocks.append(Table(headers, rows))
     return section
 
 
 def _repeats(insight: Insight) -> Section:
     section = Section("Repeat incidents")
-    section.lines.append(
+    section.blocks.append(
         "An incident is a repeat when its service had another incident resolved in the "
         "30 days before it was declared."
     )
     missing = insight.incident_count - insight.services_recorded
     if missing:
-        section.lines.append(f"{missing} incidents have no service recorded and are not counted.")
+        section.blocks.append(f"{missing} incidents have no service recorded and are not counted.")
+    per_service = Counter(r.service for r in insight.repeats)
+    services = {k: v for k, v in insight.count_by_service.items() if k != NO_SERVICE}
+    if services:
+        section.blocks.append(
+            Table(
+                ["service", "incidents", "repeats"],
+                [[k, str(v), str(per_service.get(k, 0))] for k, v in list(services.items())[:20]],
+            )
+        )
     if insight.repeats:
-        section.tables.append(
+        shown = insight.repeats[:MAX_ROWS]
+        section.blocks.append(
             Table(
                 ["service", "incident", "after", "days after it was resolved"],
                 [
                     [r.service, r.reference, r.previous_reference, f"{r.days_after_resolved:.1f}"]
-                    for r in insight.repeats
+                    for r in shown
                 ],
             )
         )
+        if len(insight.repeats) > len(shown):
+            section.blocks.append(
+                f"... and {len(insight.repeats) - len(shown)} more (JSON has all)."
+            )
     else:
-        section.lines.append("No repeat incidents.")
-    services = {k: v for k, v in insight.count_by_service.items() if k != NO_SERVICE}
-    if services:
-        section.tables.append(
-            Table(["service", "incidents"], [[k, str(v)] for k, v in list(services.items())[:20]])
-        )
+        section.blocks.append("No repeat incidents.")
     return section
 
 
 def _actions(insight: Insight, people: People) -> Section:
     a = insight.actions
     section = Section("Action items")
-    section.tables.append(
+    section.blocks.append(
         Table(
             ["action items of the period's incidents", "count"],
             [
@@ -160,7 +180,7 @@ def _actions(insight: Insight, people: People) -> Section:
         )
     )
     if a.overdue:
-        section.tables.append(
+        section.blocks.append(
             Table(
                 ["overdue", "incident", "owner", "due", "days overdue"],
                 [
@@ -171,7 +191,7 @@ def _actions(insight: Insight, people: People) -> Section:
                         o.due_date.isoformat(),
                         str(o.days_overdue),
                     ]
-                    for o in a.overdue[:50]
+                    for o in a.overdue[:MAX_ROWS]
                 ],
             )
         )
@@ -182,7 +202,7 @@ def _updates(insight: Insight) -> Section:
     u = insight.updates
     section = Section("Stakeholder updates")
     share = "-" if u.on_time_share is None else f"{u.on_time_share:.0%}"
-    section.lines.append(
+    section.blocks.append(
         f"{u.on_time} of {u.expected_cadence_updates} updates ({share}) followed the "
         f"declaration or the previous update within the cadence of their severity; "
         f"{u.reminders_unanswered} of {u.reminders_sent} reminders got no update before "
@@ -193,12 +213,12 @@ def _updates(insight: Insight) -> Section:
 
 def _load(insight: Insight, people: People) -> Section:
     section = Section("Responder load", chart="load.png")
-    section.lines.append(
+    section.blocks.append(
         f"Hours each person held a role in the period; outside hours means outside "
         f"08:00-20:00 in {insight.timezone}."
     )
     roles = sorted({role for load in insight.load for role in load.hours_by_role})
-    section.tables.append(
+    section.blocks.append(
         Table(
             ["person", *roles, "total hours", "outside hours"],
             [
@@ -231,12 +251,13 @@ def to_markdown(insight: Insight, people: People) -> str:
         out += [f"## {section.title}", ""]
         if section.chart:
             out += [f"![{section.title}]({section.chart})", ""]
-        for line in section.lines:
-            out += [line, ""]
-        for table in section.tables:
-            out.append("| " + " | ".join(_cell(h) for h in table.headers) + " |")
-            out.append("|" + "---|" * len(table.headers))
-            out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
+        for block in section.blocks:
+            if isinstance(block, str):
+                out += [block, ""]
+                continue
+            out.append("| " + " | ".join(_cell(h) for h in block.headers) + " |")
+            out.append("|" + "---|" * len(block.headers))
+            out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in block.rows]
             out.append("")
     out.append("Definitions: docs/insight.md")
     return "\n".join(out) + "\n"
@@ -264,10 +285,12 @@ def to_html(insight: Insight, people: People, charts: Mapping[str, bytes]) -> st
         if section.chart and section.chart in charts:
             data = base64.b64encode(charts[section.chart]).decode("ascii")
             out.append(f'<img alt="{esc(section.title)}" src="data:image/png;base64,{data}">')
-        out += [f"<p>{esc(line)}</p>" for line in section.lines]
-        for table in section.tables:
-            out.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in table.headers))
-            for row in table.rows:
+        for block in section.blocks:
+            if isinstance(block, str):
+                out.append(f"<p>{esc(block)}</p>")
+                continue
+            out.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in block.headers))
+            for row in block.rows:
                 out.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
             out.append("</table>")
     out.append("<p>Definitions: docs/insight.md</p></body></html>")

@@ -72,4 +72,4 @@ def skew_note(summary: Summary) -> str:
     ratio = summary.mean_to_median
     if ratio is None or ratio < 1.5:
         return ""
-    return f"the mean is {ratio:.1f}x the median: a few long incidents pull it up"
+    return f"mean {ratio:.1f}x the median"

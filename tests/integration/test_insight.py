@@ -124,3 +124,44 @@ def test_insight_refuses_a_bad_date_in_one_line(settings: Any, tmp_path: Path) -
     assert result.stderr.strip() == (
         "firebreak: 'yesterday' is not a date like 2026-03-01 or a span like 30d"
     )
+
+
+def test_stats_counts_only_what_the_requester_may_see_and_sends_the_charts_by_dm(
+    slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, people: People
+) -> None:
+    _declared_history(slack, emulator, runtime, people)
+    emulator.reset_calls()
+
+    general = emulator.channel_by_name("general").id
+    assert slack.command("stats", user=people.carol, channel=general).status == 200
+    assert slack.command("stats 90d", user=people.alice, channel=general).status == 200
+
+    carol, alice = (r.payload["text"] for r in emulator.responses)
+    # Carol is not in the private incident's channel: she sees two incidents, Alice three.
+    assert carol.startswith("*Incidents in the last 30 days: 2* (0 in the 30 days before;")
+    assert alice.startswith("*Incidents in the last 90 days: 3* (0 in the 90 days before;")
+    assert "• Time to detect: not measured (2 not recorded)" in carol
+    assert "• Time to resolve: median" in carol and "(n=2, 0 not recorded)" in carol
+    assert "not enough incidents to tell" in carol
+    shared = [f for f in emulator.files.values() if f.channels]
+    assert len(shared) == 6
+    for upload in shared:
+        [dm] = upload.channels
+        assert emulator.channels[dm].is_im
+        assert emulator.channels[dm].im_user in (people.carol, people.alice)
+        assert upload.content is not None and upload.content.startswith(PNG)
+
+
+def test_stats_with_an_unknown_span_says_what_to_type(
+    slack: SlackDriver, emulator: SlackEmulator, people: People
+) -> None:
+    general = emulator.channel_by_name("general").id
+
+    slack.command("stats last-year", user=people.carol, channel=general)
+
+    [reply] = [r.payload["text"] for r in emulator.responses]
+    assert reply == (
+        "I don't know the span `last-year`. Type `/incident stats`, `/incident stats 90d` "
+        "or `/incident stats quarter`."
+    )
+    assert not emulator.files

@@ -50,11 +50,11 @@ def generate_history(
     """`count` incidents declared across `days` from `start`; `filler_events` notes each."""
     rng = random.Random(seed)
     now = now or start + timedelta(days=days)
+    moments = sorted(start + timedelta(seconds=rng.uniform(0, days * 86400)) for _ in range(count))
     for first in range(0, count, BATCH):
         with db.session() as session:
             for number in range(first + 1, min(count, first + BATCH) + 1):
-                declared = start + timedelta(seconds=rng.uniform(0, days * 86400))
-                _incident(session, rng, number, declared, now, filler_events)
+                _incident(session, rng, number, moments[number - 1], now, filler_events)
 
 
 def _incident(

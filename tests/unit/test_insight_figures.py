@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.export.loader import ActionFacts, IncidentFacts, RoleSpell, UpdateFacts
+from app.incidents.errors import InvalidInput
 from app.insight.figures import (
     Insight,
     Period,
@@ -20,6 +21,7 @@ from app.insight.figures import (
     weekly_counts,
 )
 from app.insight.loader import IncidentRecord
+from app.insight.slack import period_named
 from app.insight.stats import NOT_ENOUGH, compare_medians, percentile, summarize
 from app.insight.words import comparison_text, human, skew_note, summary_cells
 
@@ -86,7 +88,7 @@ def test_skewed_durations_mean_far_above_median() -> None:
     assert summary.p90 == pytest.approx(600 + (172800 - 600) * 0.1)
     assert human(summary.median) == "10m"
     assert human(summary.mean) == "4h 57m"
-    assert "the mean is 29.7x the median" in skew_note(summary)
+    assert skew_note(summary) == "mean 29.7x the median"
 
 
 def test_one_outlier_moves_the_mean_not_the_median() -> None:
@@ -288,3 +290,16 @@ def test_out_of_hours_follows_the_configured_time_zone() -> None:
     assert out_of_hours(start, stop, ZoneInfo("Europe/Paris")) == timedelta(hours=2)
     overnight = out_of_hours(start, start + timedelta(hours=24), ZoneInfo("UTC"))
     assert overnight == timedelta(hours=12)
+
+
+def test_stats_spans_are_30_days_90_days_or_the_quarter_so_far() -> None:
+    now = datetime(2026, 5, 17, 12, 0, tzinfo=UTC)
+
+    assert period_named("", now) == ("the last 30 days", Period(now - timedelta(days=30), now))
+    assert period_named("90D", now)[1].since == now - timedelta(days=90)
+    assert period_named("quarter", now) == (
+        "this quarter",
+        Period(datetime(2026, 4, 1, tzinfo=UTC), now),
+    )
+    with pytest.raises(InvalidInput, match="I don't know the span `week`"):
+        period_named("week", now)
