@@ -146,10 +146,10 @@ def load_chart(insight: Insight, people: People) -> bytes:
     for index, load in enumerate(reversed(loads)):
         axes.text(load.hours, index, f"  {load.hours:.1f} h", va="center", fontsize=9)
     shown = "" if len(insight.load) <= MAX_RESPONDERS else f", top {MAX_RESPONDERS}"
-    axes.set_title(f"Hours holding a role ({insight.timezone}{shown})")
+    axes.set_title(f"Hours holding a role ({insight.timezone}{shown})", pad=26)
     axes.set_xlabel("hours")
     if loads:
-        axes.legend(loc="lower right", frameon=False)
+        axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, frameon=False)
         axes.set_xlim(0, max(load.hours for load in loads) * 1.18)
     else:
         axes.text(0.5, 0.5, "no roles held", ha="center", transform=axes.transAxes)

@@ -83,3 +83,12 @@ def test_severity_lookup_is_case_insensitive() -> None:
     assert settings.severity("sev2").update_minutes == 30
     with pytest.raises(KeyError):
         settings.severity("SEV9")
+
+
+def test_timezone_must_be_a_known_zone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _clean_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("FIREBREAK_TIMEZONE", "Europe/Paris")
+    assert load_settings().timezone == "Europe/Paris"
+    monkeypatch.setenv("FIREBREAK_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigError, match="FIREBREAK_TIMEZONE is invalid"):
+        load_settings()
