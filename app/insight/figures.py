@@ -262,26 +262,24 @@ def repeat_incidents(records: Sequence[IncidentRecord], period: Period) -> list[
             by_service[r.service].append(r)
     repeats = []
     for service, group in sorted(by_service.items()):
-        group.sort(key=lambda r: r.declared_at)
-        for index, r in enumerate(group):
+        resolved = sorted(
+            ((r.facts.resolved_at, r.facts.number, r) for r in group if r.facts.resolved_at),
+            key=lambda item: (item[0], item[1]),
+        )
+        moments = [moment for moment, _, _ in resolved]
+        for r in sorted(group, key=lambda r: (r.declared_at, r.facts.number)):
             if not period.holds(r.declared_at):
                 continue
-            earlier = [
-                e
-                for e in group[:index]
-                if e.facts.resolved_at is not None and e.facts.resolved_at <= r.declared_at
-            ]
-            if not earlier:
+            index = bisect_right(moments, r.declared_at) - 1
+            while index >= 0 and resolved[index][2] is r:
+                index -= 1
+            if index < 0:
                 continue
-            last = max(earlier, key=lambda e: e.facts.resolved_at or e.declared_at)
-            assert last.facts.resolved_at is not None
-            gap = r.declared_at - last.facts.resolved_at
+            moment, _, last = resolved[index]
+            gap = r.declared_at - moment
             if gap <= REPEAT_WINDOW:
-                repeats.append(
-                    Repeat(
-                        service, r.facts.reference, last.facts.reference, gap / timedelta(days=1)
-                    )
-                )
+                days = gap / timedelta(days=1)
+                repeats.append(Repeat(service, r.facts.reference, last.facts.reference, days))
     return repeats
 
 

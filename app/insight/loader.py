@@ -74,20 +74,28 @@ def load_incidents(
     *,
     team: str | None = None,
     service: str | None = None,
+    details_since: datetime | None = None,
 ) -> list[IncidentRecord]:
-    """Incidents declared in [since, until), oldest first, private ones included."""
-    window = select(col(Incident.id)).where(
-        col(Incident.declared_at) >= since, col(Incident.declared_at) < until
-    )
-    if team is not None:
-        window = window.where(col(Incident.team_id) == team)
+    """Incidents declared in [since, until), oldest first, private ones included.
+
+    Roles, updates, action items and reminders are read only for incidents declared from
+    `details_since` on (all when None): earlier ones serve only for durations and repeats.
+    """
     with db.engine.connect() as connection:
-        records = _incidents(connection, window)
-        _attach(connection, window, records)
+        records = _incidents(connection, _window(since, until, team))
+        _attach_events(connection, _window(since, until, team), records)
+        _attach(connection, _window(details_since or since, until, team), records)
     found = sorted(records.values(), key=lambda r: (r.declared_at, r.facts.number))
     if service is not None:
         found = [r for r in found if r.service == service]
     return found
+
+
+def _window(since: datetime, until: datetime, team: str | None) -> Select[Any]:
+    window = select(col(Incident.id)).where(
+        col(Incident.declared_at) >= since, col(Incident.declared_at) < until
+    )
+    return window if team is None else window.where(col(Incident.team_id) == team)
 
 
 def _incidents(connection: Connection, window: Select[Any]) -> dict[int, IncidentRecord]:
@@ -175,7 +183,6 @@ def _attach(
         order=(ActionItem.id,),
     ):
         records[iid].actions.append(ActionFacts(*action))
-    _attach_events(connection, window, records)
 
 
 def _rows(

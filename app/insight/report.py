@@ -55,7 +55,9 @@ def compute_insight(
 ) -> Insight:
     # The previous period is compared with, and repeats look back 30 days before it.
     earliest = period.previous.since - REPEAT_WINDOW
-    records = load_incidents(db, earliest, period.until, team=team, service=service)
+    records = load_incidents(
+        db, earliest, period.until, team=team, service=service, details_since=period.since
+    )
     return build_insight(
         records,
         period,

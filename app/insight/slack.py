@@ -62,7 +62,11 @@ def visible_to(user_id: str, slack: SlackGateway) -> Callable[[IncidentRecord], 
 def requester_insight(services: Services, team_id: str, user_id: str, period: Period) -> Insight:
     settings = services.settings
     records = load_incidents(
-        services.db, period.previous.since - REPEAT_WINDOW, period.until, team=team_id
+        services.db,
+        period.previous.since - REPEAT_WINDOW,
+        period.until,
+        team=team_id,
+        details_since=period.since,
     )
     visible = visible_to(user_id, services.slack)
     return build_insight(

@@ -111,7 +111,8 @@ def _incident(
                 incident_id=iid, role=role, user_id=holder, assigned_by=commander, assigned_at=at
             )
         )
-    _updates(session, rng, iid, severity, declared, end)
+    # A forgotten open incident stops getting updates after a day, as people move on.
+    _updates(session, rng, iid, severity, declared, min(end, declared + timedelta(days=1)))
     for index in range(rng.choice([0, 0, 1, 2, 3])):
         due = (end + timedelta(days=rng.randint(3, 30))).date()
         done = rng.random() < 0.6
