@@ -289,7 +289,9 @@ def to_html(insight: Insight, people: People, charts: Mapping[str, bytes]) -> st
             if isinstance(block, str):
                 out.append(f"<p>{esc(block)}</p>")
                 continue
-            out.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in block.headers))
+            out.append(
+                "<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in block.headers) + "</tr>"
+            )
             for row in block.rows:
                 out.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
             out.append("</table>")

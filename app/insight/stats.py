@@ -11,7 +11,7 @@ import numpy as np
 # Below these counts a figure is withheld rather than shown with false precision.
 MIN_FOR_P90 = 10
 MIN_FOR_COMPARISON = 5
-BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 12
 _BOOTSTRAP_CHUNK = 100
 NOT_ENOUGH = "not enough incidents to tell"
