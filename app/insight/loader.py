@@ -98,8 +98,33 @@ def _window(since: datetime, until: datetime, team: str | None) -> Select[Any]:
     return window if team is None else window.where(col(Incident.team_id) == team)
 
 
+_FACT_COLUMNS = (
+    "id",
+    "number",
+    "title",
+    "summary",
+    "severity",
+    "highest_severity",
+    "status",
+    "is_private",
+    "declared_by",
+    "declared_at",
+    "mitigated_at",
+    "resolved_at",
+    "closed_at",
+    "channel_id",
+    "channel_name",
+)
+# Read when the schema has them (alerts may record these on the incident itself).
+_OPTIONAL_COLUMNS = ("service", "impact_started_at", "detected_at", "acknowledged_at")
+
+
 def _incidents(connection: Connection, window: Select[Any]) -> dict[int, IncidentRecord]:
-    rows = connection.execute(select(Incident).where(col(Incident.id).in_(window)))
+    table = Incident.__table__  # type: ignore[attr-defined]
+    names = [*_FACT_COLUMNS, *(c for c in _OPTIONAL_COLUMNS if c in table.c)]
+    rows = connection.execute(
+        select(*(table.c[name] for name in names)).where(col(Incident.id).in_(window))
+    )
     records: dict[int, IncidentRecord] = {}
     for row in rows:
         values = row._mapping
