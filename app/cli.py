@@ -1,4 +1,4 @@
-"""The `firebreak` command: serve, demo, export, migrate."""
+"""The `firebreak` command: serve, demo, export, insight, migrate."""
 
 from __future__ import annotations
 
@@ -67,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=_demo)
 
+    insight = commands.add_parser(
+        "insight", aliases=["report"], help="write the incident-response report and its charts"
+    )
+    from app.insight.cli import add_arguments
+
+    add_arguments(insight)
+    insight.set_defaults(run=_insight)
+
     migrate = commands.add_parser("migrate", help="upgrade the database schema to the latest")
     migrate.set_defaults(run=_migrate)
     return parser
@@ -86,6 +94,12 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     from app.export.cli import run_export
 
     return run_export(settings, args.incident, args.format, args.output, args.team)
+
+
+def _insight(settings: Settings, args: argparse.Namespace) -> int:
+    from app.insight.cli import run_insight
+
+    return run_insight(settings, args)
 
 
 def _demo(_settings: Settings, args: argparse.Namespace) -> int:

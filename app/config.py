@@ -11,6 +11,7 @@ import json
 import string
 from enum import StrEnum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AliasChoices,
@@ -240,6 +241,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return load_catalog(value) if value.strip() else None
         return value
+
+    # Where "outside working hours" (08:00-20:00) is judged in the insight report.
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone name such as Europe/Paris") from None
+        return name
 
     @field_validator("roles", mode="before")
     @classmethod

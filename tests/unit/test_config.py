@@ -126,3 +126,12 @@ def test_archive_after_hours_defaults_to_a_day(
     monkeypatch.setenv("FIREBREAK_ARCHIVE_AFTER_HOURS", "-1")
     with pytest.raises(ConfigError, match="FIREBREAK_ARCHIVE_AFTER_HOURS"):
         load_settings()
+
+
+def test_timezone_must_be_a_known_zone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _clean_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("FIREBREAK_TIMEZONE", "Europe/Paris")
+    assert load_settings().timezone == "Europe/Paris"
+    monkeypatch.setenv("FIREBREAK_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigError, match="FIREBREAK_TIMEZONE is invalid"):
+        load_settings()

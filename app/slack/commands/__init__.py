@@ -1,5 +1,6 @@
 """`/incident` subcommands. Each module registers its own with `@subcommand`."""
 
+import app.insight.slack  # noqa: F401  (registers stats)
 from app.slack.commands import (
     incident,  # noqa: F401  (registers declare, list, role, ...)
     timeline,  # noqa: F401  (registers note, action, actions, export)

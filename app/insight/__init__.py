@@ -1,0 +1,1 @@
+"""The insight report: how incident response is going, with honest numbers and charts."""
