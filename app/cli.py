@@ -8,11 +8,15 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import ConfigError, Settings, load_settings
 from app.logging import configure_logging, get_logger
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = get_logger(__name__)
 
@@ -122,16 +126,38 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     runtime.start_maintenance()
     if http:
         stop.wait()
+        status = 0
     else:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        assert settings.slack_app_token is not None
-        handler = SocketModeHandler(runtime.bolt, settings.slack_app_token.get_secret_value())
-        handler.connect()  # type: ignore[no-untyped-call]
-        log.info("serving_socket_mode")
-        stop.wait()
-        handler.close()  # type: ignore[no-untyped-call]
+        status = _serve_socket_mode(settings, runtime, stop)
     server.stop()
     runtime.close()
     log.info("stopped")
+    return status
+
+
+def _serve_socket_mode(settings: Settings, runtime: Runtime, stop: threading.Event) -> int:
+    """Slack's requests over a WebSocket; the handler re-opens it when Slack asks or it drops."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
+
+    assert settings.slack_app_token is not None
+    handler = SocketModeHandler(
+        runtime.bolt,
+        settings.slack_app_token.get_secret_value(),
+        ping_interval=settings.socket_mode_ping_seconds,
+    )
+    try:
+        handler.connect()  # type: ignore[no-untyped-call]
+    except SlackApiError as error:
+        handler.close()  # type: ignore[no-untyped-call]
+        reason = error.response.get("error", "unknown error")
+        print(
+            f"firebreak: Slack refused SLACK_APP_TOKEN for Socket Mode ({reason}); use an "
+            "app-level token (xapp-) with the connections:write scope",
+            file=sys.stderr,
+        )
+        return 1
+    log.info("serving_socket_mode")
+    stop.wait()
+    handler.close()  # type: ignore[no-untyped-call]
     return 0

@@ -141,6 +141,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # /readyz answers from a probe at most this old (0: probe on every request).
     readiness_cache_seconds: float = Field(default=5, ge=0, le=300)
+    # Socket Mode pings Slack this often; a dropped connection is re-opened within it.
+    socket_mode_ping_seconds: float = Field(default=10, ge=0.5, le=300)
 
     @field_validator("roles", mode="before")
     @classmethod
