@@ -64,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "-o", "--output", help="postmortem file to write (default ./postmortem-INC-1.md)"
     )
+    demo.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="send Slack's requests over Socket Mode instead of HTTP (needs websockets)",
+    )
     demo.set_defaults(run=_demo)
 
     migrate = commands.add_parser("migrate", help="upgrade the database schema to the latest")
@@ -90,7 +95,7 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 def _demo(_settings: Settings, args: argparse.Namespace) -> int:
     from app.demo import run_demo
 
-    return run_demo(args.output)
+    return run_demo(args.output, socket_mode=args.socket_mode)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -2,13 +2,15 @@
 
 The real Bolt app runs behind the real HTTP server on a temporary SQLite database; the
 demo sends it the signed requests Slack would send (slash commands, buttons, modal
-submissions, a pin event), then prints the incident channel and the stakeholder thread as
+submissions, a pin event), or with `--socket-mode` the same as envelopes over the
+emulator's Socket Mode WebSocket, then prints the incident channel and the stakeholder thread as
 readers see them and writes the postmortem. A story clock moves the incident through an
 hour, so reminders fall due and the postmortem shows real durations.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import secrets
@@ -66,18 +68,35 @@ class Demo:
     bob: str
     carol: str
     clock: StoryClock
+    socket_mode: bool = False
     channel: str = ""
     incident_id: int = 0
 
     # --- what Slack sends -----------------------------------------------------------------
 
-    def _post(self, body: bytes, content_type: str) -> None:
+    def _send(self, kind: str, payload: dict[str, Any]) -> None:
+        """Deliver as Slack would (a signed HTTP request or a Socket Mode envelope); wait
+        for the work the app does after its ack."""
+        if self.socket_mode:
+            envelope = self.emulator.socket_mode.deliver(kind, payload)
+            if not envelope.acked.is_set():
+                raise RuntimeError(f"Firebreak did not acknowledge a {kind} envelope")
+        else:
+            self._post(kind, payload)
+        self.runtime.wait_idle(15)
+
+    def _post(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind == "events_api":
+            body, content_type = json.dumps(payload).encode(), "application/json"
+        elif kind == "interactive":
+            body, content_type = urlencode({"payload": json.dumps(payload)}).encode(), _FORM
+        else:
+            body, content_type = urlencode(payload).encode(), _FORM
         request = urllib.request.Request(  # noqa: S310 - the demo's own server on 127.0.0.1
             self.url, data=body, headers=signed_headers(self.secret, body, content_type)
         )
         with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
             response.read()
-        self.runtime.wait_idle(15)
 
     def command(self, text: str, user: str, channel: str | None = None) -> None:
         fields = {
@@ -89,7 +108,7 @@ class Demo:
             "trigger_id": self.emulator.new_trigger_id(),
             "response_url": self.emulator.new_response_url(),
         }
-        self._post(urlencode(fields).encode(), _FORM)
+        self._send("slash_commands", fields)
 
     def press(self, action: dict[str, Any], user: str) -> None:
         payload = {
@@ -101,7 +120,7 @@ class Demo:
             "response_url": self.emulator.new_response_url(),
             "actions": [{"action_ts": f"{time.time():.6f}", **action}],
         }
-        self._post(urlencode({"payload": json.dumps(payload)}).encode(), _FORM)
+        self._send("interactive", payload)
 
     def submit(self, view: dict[str, Any], values: dict[str, Any], user: str) -> None:
         payload = {
@@ -111,7 +130,7 @@ class Demo:
             "trigger_id": self.emulator.new_trigger_id(),
             "view": {**view, "state": {"values": values}},
         }
-        self._post(urlencode({"payload": json.dumps(payload)}).encode(), _FORM)
+        self._send("interactive", payload)
 
     def event(self, event: dict[str, Any]) -> None:
         envelope = {
@@ -121,7 +140,7 @@ class Demo:
             "event_id": f"Ev{secrets.token_hex(6).upper()}",
             "event_time": int(time.time()),
         }
-        self._post(json.dumps(envelope).encode(), "application/json")
+        self._send("events_api", envelope)
 
 
 # --- the story ------------------------------------------------------------------------------
@@ -309,7 +328,7 @@ def _print_message(demo: Demo, message: dict[str, Any], out: TextIO, indent: str
 
 
 @contextmanager
-def running_firebreak(workdir: Path) -> Iterator[Demo]:
+def running_firebreak(workdir: Path, *, socket_mode: bool = False) -> Iterator[Demo]:
     secret = secrets.token_hex(16)
     clock = StoryClock()
     with SlackEmulator() as emulator:
@@ -319,39 +338,68 @@ def running_firebreak(workdir: Path) -> Iterator[Demo]:
         settings = Settings(
             _env_file=None,
             slack_bot_token=emulator.bot_token,
-            slack_signing_secret=secret,
+            slack_signing_secret=None if socket_mode else secret,
+            slack_app_token=emulator.app_token if socket_mode else None,
             slack_api_url=emulator.api_url,
             database_url=f"sqlite:///{workdir / 'demo.db'}",
         )
         runtime = build_runtime(settings, clock=clock)
-        server = HttpServer(
-            runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20
-        )
-        server.start()
+        with _slack_transport(runtime, emulator, socket_mode) as url:
+            try:
+                yield Demo(
+                    emulator=emulator,
+                    runtime=runtime,
+                    url=url,
+                    secret=secret,
+                    alice=emulator.user_by_name("alice").id,
+                    bob=emulator.user_by_name("bob").id,
+                    carol=emulator.user_by_name("carol").id,
+                    clock=clock,
+                    socket_mode=socket_mode,
+                )
+            finally:
+                runtime.close()
+
+
+@contextmanager
+def _slack_transport(runtime: Runtime, emulator: SlackEmulator, socket_mode: bool) -> Iterator[str]:
+    """HTTP: the real server, whose events URL the demo posts to. Socket Mode: Bolt's
+    handler connected to the emulator's WebSocket, as `firebreak serve` connects to Slack."""
+    if socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(runtime.bolt, emulator.app_token)
+        handler.connect()  # type: ignore[no-untyped-call]
+        emulator.socket_mode.wait_connected()
         try:
-            yield Demo(
-                emulator=emulator,
-                runtime=runtime,
-                url=server.url + "/slack/events",
-                secret=secret,
-                alice=emulator.user_by_name("alice").id,
-                bob=emulator.user_by_name("bob").id,
-                carol=emulator.user_by_name("carol").id,
-                clock=clock,
-            )
+            yield ""
         finally:
-            server.stop()
-            runtime.close()
+            handler.close()  # type: ignore[no-untyped-call]
+        return
+    server = HttpServer(runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20)
+    server.start()
+    try:
+        yield server.url + "/slack/events"
+    finally:
+        server.stop()
 
 
-def run_demo(output: str | None, out: TextIO | None = None) -> int:
+def run_demo(output: str | None, out: TextIO | None = None, *, socket_mode: bool = False) -> int:
     out = out or sys.stdout
+    if socket_mode and importlib.util.find_spec("websockets") is None:
+        print(
+            "firebreak: demo --socket-mode needs the websockets package "
+            "(pip install websockets, or install Firebreak's dev extra)",
+            file=sys.stderr,
+        )
+        return 2
     configure_logging(level="WARNING")
     target = Path(output or "postmortem-INC-1.md")
     with (
         tempfile.TemporaryDirectory(prefix="firebreak-demo-") as workdir,
-        running_firebreak(Path(workdir)) as demo,
+        running_firebreak(Path(workdir), socket_mode=socket_mode) as demo,
     ):
+        out.write(f"Slack's requests arrive over {'Socket Mode' if socket_mode else 'HTTP'}\n")
         for step in STEPS:
             out.write(f"· {step.__name__.replace('_', ' ')}\n")
             step(demo)
