@@ -115,6 +115,7 @@ class SocketModeServer:
         self.refresh_grace = REFRESH_GRACE_SECONDS
         self._host = host
         self._lock = threading.Lock()
+        self._starting = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._tickets: set[str] = set()
         self._connections: dict[int, _Connection] = {}
@@ -129,21 +130,22 @@ class SocketModeServer:
     def start(self) -> None:
         from websockets.sync.server import serve
 
-        if self._server is not None:
-            return
-        self._server = serve(
-            self._serve_connection,
-            self._host,
-            0,
-            process_request=self._check_ticket,
-            compression=None,
-            # The app pings; Slack's side does not need its own keepalive here.
-            ping_interval=None,
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="slack-socket-mode", daemon=True
-        )
-        self._thread.start()
+        with self._starting:
+            if self._server is not None:
+                return
+            self._server = serve(
+                self._serve_connection,
+                self._host,
+                0,
+                process_request=self._check_ticket,
+                compression=None,
+                # The app pings; Slack's side does not need its own keepalive here.
+                ping_interval=None,
+            )
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name="slack-socket-mode", daemon=True
+            )
+            self._thread.start()
 
     def stop(self) -> None:
         if self._server is None:

@@ -102,7 +102,9 @@ def leader_name(engine: Engine) -> str | None:
             text(
                 "SELECT a.application_name FROM pg_locks l "
                 "JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.granted"
+                "WHERE l.locktype = 'advisory' AND l.granted "
+                # Other databases on the same server may hold advisory locks of their own.
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             )
         ).first()
     return str(row[0]) if row else None
