@@ -106,8 +106,10 @@ class ServeSocketMode:
             "SLACK_API_URL": emulator.api_url,
             "DATABASE_URL": database_url,
             "FIREBREAK_LOG_FORMAT": "json",
-            # A dropped connection is noticed and re-opened within this.
-            "FIREBREAK_SOCKET_MODE_PING_SECONDS": "0.5",
+            # A dropped connection is noticed and re-opened within this. slack_sdk also
+            # drops a connection whose pongs lag four pings behind, so shorter than this
+            # risks needless reconnects on a busy machine.
+            "FIREBREAK_SOCKET_MODE_PING_SECONDS": "2",
         }
         command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1"]
         self.process = subprocess.Popen(
