@@ -8,6 +8,7 @@ working directory is read too.
 from __future__ import annotations
 
 import json
+import string
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -112,6 +113,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"),
         pattern=r"^https?://[^\s]+/$",
     )
+    # How long one Web API call may take before it counts as failed (and is retried).
+    slack_timeout_seconds: int = Field(default=10, ge=1, le=60)
     database_url: str = Field(
         default="sqlite:///firebreak.db",
         validation_alias=AliasChoices("DATABASE_URL", "database_url"),
@@ -132,6 +135,16 @@ class Settings(BaseSettings):
     # setting one up holds a lease that lapses this long after its last step.
     resume_interval_seconds: float = Field(default=60, gt=0, le=3600)
     setup_lease_seconds: float = Field(default=30, gt=0, le=3600)
+    # A channel's member list is trusted this long to let a member act without asking
+    # Slack before the ack; a non-member is always checked afresh. 0 asks every time.
+    membership_cache_seconds: float = Field(default=10, ge=0, le=300)
+    # How often pending Slack effects (retries, and work a killed replica left) are swept.
+    effects_interval_seconds: float = Field(default=2, gt=0, le=600)
+    # A replica carrying out an effect renews its lease every third of this; if it dies,
+    # another replica takes the effect over after at most this long.
+    effects_lease_seconds: float = Field(default=15, ge=0.3, le=3600)
+    # How often open incidents' card, topic and announcement are compared with Slack.
+    reconcile_interval_seconds: float = Field(default=300, gt=0, le=86400)
 
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
@@ -143,6 +156,17 @@ class Settings(BaseSettings):
     readiness_cache_seconds: float = Field(default=5, ge=0, le=300)
     # Socket Mode pings Slack this often; a dropped connection is re-opened within it.
     socket_mode_ping_seconds: float = Field(default=10, ge=0.5, le=300)
+    # A meeting link per incident, e.g. https://meet.example.com/{channel}.
+    bridge_url: str | None = Field(default=None, max_length=500)
+    # Hours after closing before the channel is archived (0: never).
+    archive_after_hours: float = Field(default=24, ge=0, le=24 * 365)
+
+    @field_validator("bridge_url")
+    @classmethod
+    def _check_bridge_url(cls, template: str | None) -> str | None:
+        if not template:
+            return None
+        return check_bridge_template(template)
 
     @field_validator("roles", mode="before")
     @classmethod
@@ -227,6 +251,24 @@ class Settings(BaseSettings):
             if getattr(self, name) is None:
                 env = env_name(name)
                 raise ConfigError(f"{env} is not set: set it to {_HINTS[env]}")
+
+
+BRIDGE_PLACEHOLDERS = ("channel", "number", "reference")
+
+
+def check_bridge_template(template: str) -> str:
+    """An http(s) URL whose only placeholders are {channel}, {number} and {reference}."""
+    if not template.startswith(("https://", "http://")):
+        raise ValueError("must start with https:// or http://")
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as error:
+        raise ValueError(f"not a valid template ({error})") from None
+    allowed = ", ".join("{" + name + "}" for name in BRIDGE_PLACEHOLDERS)
+    for name in fields:
+        if name not in BRIDGE_PLACEHOLDERS:
+            raise ValueError(f"unknown placeholder {{{name}}}; use {allowed}")
+    return template
 
 
 def _check_prefix(value: SecretStr | None, prefix: str, env: str) -> None:

@@ -76,16 +76,28 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     if migrate:
         db.migrate()
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    client: WebClient = create_web_client(token, settings.slack_api_url)
+    client: WebClient = create_web_client(
+        token, settings.slack_api_url, timeout=settings.slack_timeout_seconds
+    )
     metrics = Metrics()
     slack = SlackGateway(client, observer=metrics.observe_slack_call)
-    services = Services(settings=settings, db=db, slack=slack, metrics=metrics, clock=clock)
+    executor = ListenerExecutor(max_workers=LISTENER_THREADS)
+    services = Services(
+        settings=settings,
+        db=db,
+        slack=slack,
+        metrics=metrics,
+        clock=clock,
+        run_later=executor.submit,
+    )
     metrics.watch_open_incidents(services.incidents.open_counts)
-    scheduler = ReminderScheduler(services.reminders, db.engine, clock=clock)
+    metrics.watch_pending_effects(services.notifier.pending_count)
+    scheduler = ReminderScheduler(
+        services.reminders, db.engine, clock=clock, closing=services.closing
+    )
     services.incidents.schedule = scheduler
     services.reminders.sink = scheduler
     services.updates.sink = scheduler
-    executor = ListenerExecutor(max_workers=LISTENER_THREADS)
     bolt = create_bolt_app(settings, services, client, executor)
     web = FirebreakWeb(bolt, services, accept_slack=settings.slack_signing_secret is not None)
     return Runtime(services=services, bolt=bolt, executor=executor, web=web, scheduler=scheduler)

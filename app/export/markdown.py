@@ -14,6 +14,7 @@ _KIND_LABELS = {
     "declared": "Declared",
     "message_pinned": "Pinned message",
     "message_reacted": "Marked message (:pushpin:)",
+    "message_added": "Added message",
     "note": "Note",
     "stakeholder_update": "Stakeholder update",
     "action_item_added": "Action item added",
@@ -116,8 +117,9 @@ def _timeline(events: Iterator[EventFacts], out: TextIO, people: People) -> None
 
 
 def describe(event: EventFacts, people: People) -> str:
-    """One line saying what happened."""
-    text = plain_text(event.text, people)
+    """One line saying what happened; a curated entry shows its new words and the first."""
+    curated = event.curated_text is not None
+    text = plain_text(event.curated_text or event.text if curated else event.text, people)
     label = _KIND_LABELS.get(event.kind)
     line = f"{label}: {text}" if label and text else (label or text or event.kind)
     if event.kind == "action_item_added":
@@ -131,10 +133,15 @@ def describe(event: EventFacts, people: People) -> str:
     if event.original_text is not None and event.edited_at is not None:
         original = plain_text(event.original_text, people)
         line += f" (edited {utc(event.edited_at)}; originally: “{original}”)"
+    if curated:
+        original = plain_text(event.text, people)
+        line += f" (edited by {person(event.curated_by, people)}; originally: “{original}”)"
     if event.permalink:
         line += f" [link]({event.permalink})"
     if event.removed_at is not None:
         line = f"~~{line}~~ (unmarked {utc(event.removed_at)})"
+    if event.struck_at is not None:
+        line = f"~~{line}~~ (struck by {person(event.curated_by, people)} {utc(event.struck_at)})"
     return line
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.incidents.rules import STATUS_ORDER, Status
+from app.incidents.rules import (
+    MAX_NEXT_MINUTES,
+    STATUS_ORDER,
+    UPDATE_TEXT_LIMIT,
+    UpdateContent,
+)
 from app.incidents.snapshot import IncidentSnapshot
 from app.slack.blocks import (
     POST_UPDATE_ACTION,
@@ -21,17 +25,6 @@ from app.slack.blocks import (
 
 UPDATE_CALLBACK = "stakeholder_update"
 SNOOZE_ACTION = "snooze_update"
-TEXT_LIMIT = 1500
-MAX_NEXT_MINUTES = 24 * 60
-
-
-@dataclass(frozen=True)
-class UpdateContent:
-    status: Status
-    what_we_know: str
-    what_we_are_doing: str
-    next_update_minutes: int
-    next_due_at: datetime | None
 
 
 def update_modal(
@@ -42,10 +35,10 @@ def update_modal(
         "type": "plain_text_input",
         "action_id": "value",
         "multiline": True,
-        "max_length": TEXT_LIMIT,
+        "max_length": UPDATE_TEXT_LIMIT,
     }
     if what_we_know:
-        know["initial_value"] = what_we_know[:TEXT_LIMIT]
+        know["initial_value"] = what_we_know[:UPDATE_TEXT_LIMIT]
     return {
         "type": "modal",
         "callback_id": UPDATE_CALLBACK,
@@ -83,7 +76,7 @@ def update_modal(
                     "type": "plain_text_input",
                     "action_id": "value",
                     "multiline": True,
-                    "max_length": TEXT_LIMIT,
+                    "max_length": UPDATE_TEXT_LIMIT,
                 },
             },
             {

@@ -26,7 +26,13 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    def __init__(self, emulator: SlackEmulator, database_url: str, workdir: Path) -> None:
+    def __init__(
+        self,
+        emulator: SlackEmulator,
+        database_url: str,
+        workdir: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -39,6 +45,7 @@ class ServeProcess:
             "FIREBREAK_LOG_FORMAT": "json",
             "FIREBREAK_RESUME_INTERVAL_SECONDS": "0.5",
             "FIREBREAK_SETUP_LEASE_SECONDS": "1",
+            **(extra_env or {}),
         }
         command = [sys.executable, "-m", "app", "serve", "--http", "--host", "127.0.0.1"]
         self.process = subprocess.Popen(

@@ -96,14 +96,17 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def leader_name(engine: Engine) -> str | None:
-    """The application_name of the session holding the scheduler's advisory lock."""
+    """The application_name of the session holding the scheduler's advisory lock.
+
+    Only this database's locks: other databases on the same server (other test runs)
+    hold advisory locks of their own.
+    """
     with engine.connect() as connection:
         row = connection.execute(
             text(
                 "SELECT a.application_name FROM pg_locks l "
                 "JOIN pg_stat_activity a ON a.pid = l.pid "
                 "WHERE l.locktype = 'advisory' AND l.granted "
-                # Other databases on the same server may hold advisory locks of their own.
                 "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             )
         ).first()

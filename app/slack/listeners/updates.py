@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.incidents.errors import IncidentError
 from app.incidents.updates import UpdateRequest, validate_update
@@ -47,8 +48,11 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         ack()
         try:
-            services.updates.open_modal(
-                body["trigger_id"], int(action["value"]), body["user"]["id"]
+            incident, minutes = services.updates.modal_defaults(
+                int(action["value"]), body["user"]["id"]
+            )
+            services.slack.open_view(
+                body["trigger_id"], update_blocks.update_modal(incident, minutes)
             )
         except IncidentError as error:
             _tell(respond, str(error))
@@ -60,12 +64,14 @@ def register(app: App, services: Services) -> None:
     def snooze_pressed(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
-        ack()
         key = f"snooze:{action.get('action_ts', '')}:{body['user']['id']}"
         try:
-            _tell(respond, services.updates.snooze(int(action["value"]), body["user"]["id"], key))
+            answer = services.updates.snooze(int(action["value"]), body["user"]["id"], key)
         except IncidentError as error:
-            _tell(respond, str(error))
+            answer = str(error)
+        # Acknowledged once recorded: a crash after the ack loses nothing.
+        ack()
+        _tell(respond, answer)
 
     @app.view(update_blocks.UPDATE_CALLBACK)
     def update_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -74,8 +80,14 @@ def register(app: App, services: Services) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        ack()
         try:
             services.updates.post(request)
         except IncidentError as error:
-            services.slack.post(request.user_id, f"Your update was not posted: {error}")
+            ack(response_action="errors", errors={"know": f"Not posted: {error}"})
+            return
+        except SQLAlchemyError:
+            log.warning("update_database_unavailable")
+            ack(response_action="errors", errors={"know": blocks.DATABASE_DOWN})
+            return
+        # Acknowledged once recorded; the notifier posts it to the channel and the thread.
+        ack()
