@@ -8,11 +8,15 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.config import ConfigError, Settings, load_settings
 from app.logging import configure_logging, get_logger
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = get_logger(__name__)
 
@@ -65,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "-o", "--output", help="postmortem file to write (default ./postmortem-INC-1.md)"
     )
+    demo.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="send Slack's requests over Socket Mode instead of HTTP (needs websockets)",
+    )
     demo.set_defaults(run=_demo)
 
     insight = commands.add_parser(
@@ -103,9 +112,20 @@ def _insight(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo(_settings: Settings, args: argparse.Namespace) -> int:
-    from app.demo import run_demo
+    try:
+        from app.demo import run_demo
+    except ModuleNotFoundError as missing:
+        if missing.name not in ("app.demo", "app.emulator"):
+            raise
+        # The runtime container image leaves the emulator out.
+        print(
+            "firebreak: the demo is not installed here; build the image with "
+            "`docker build --target demo` or install Firebreak from a checkout",
+            file=sys.stderr,
+        )
+        return 2
 
-    return run_demo(args.output)
+    return run_demo(args.output, socket_mode=args.socket_mode)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -162,17 +182,39 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     runtime.start_maintenance()
     if http:
         stop.wait()
+        status = 0
     else:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        assert settings.slack_app_token is not None
-        handler = SocketModeHandler(runtime.bolt, settings.slack_app_token.get_secret_value())
-        handler.connect()  # type: ignore[no-untyped-call]
-        log.info("serving_socket_mode")
-        stop.wait()
-        handler.close()  # type: ignore[no-untyped-call]
+        status = _serve_socket_mode(settings, runtime, stop)
     for server in servers:
         server.stop()
     runtime.close()
     log.info("stopped")
+    return status
+
+
+def _serve_socket_mode(settings: Settings, runtime: Runtime, stop: threading.Event) -> int:
+    """Slack's requests over a WebSocket; the handler re-opens it when Slack asks or it drops."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
+
+    assert settings.slack_app_token is not None
+    handler = SocketModeHandler(
+        runtime.bolt,
+        settings.slack_app_token.get_secret_value(),
+        ping_interval=settings.socket_mode_ping_seconds,
+    )
+    try:
+        handler.connect()  # type: ignore[no-untyped-call]
+    except SlackApiError as error:
+        handler.close()  # type: ignore[no-untyped-call]
+        reason = error.response.get("error", "unknown error")
+        print(
+            f"firebreak: Slack refused SLACK_APP_TOKEN for Socket Mode ({reason}); use an "
+            "app-level token (xapp-) with the connections:write scope",
+            file=sys.stderr,
+        )
+        return 1
+    log.info("serving_socket_mode")
+    stop.wait()
+    handler.close()  # type: ignore[no-untyped-call]
     return 0

@@ -201,6 +201,8 @@ class Settings(BaseSettings):
     admin_port: int = Field(default=3001, ge=1, le=65535)
     # /readyz answers from a probe at most this old (0: probe on every request).
     readiness_cache_seconds: float = Field(default=5, ge=0, le=300)
+    # Socket Mode pings Slack this often; a dropped connection is re-opened within it.
+    socket_mode_ping_seconds: float = Field(default=10, ge=0.5, le=300)
     # A meeting link per incident, e.g. https://meet.example.com/{channel}.
     bridge_url: str | None = Field(default=None, max_length=500)
     # Hours after closing before the channel is archived (0: never).

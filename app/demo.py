@@ -2,13 +2,15 @@
 
 The real Bolt app runs behind the real HTTP server on a temporary SQLite database; the
 demo sends it the signed requests Slack would send (slash commands, buttons, modal
-submissions, a pin event), then prints the incident channel and the stakeholder thread as
+submissions, a pin event), or with `--socket-mode` the same as envelopes over the
+emulator's Socket Mode WebSocket, then prints the incident channel and the stakeholder thread as
 readers see them and writes the postmortem. A story clock moves the incident through an
 hour, so reminders fall due and the postmortem shows real durations.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import secrets
@@ -66,18 +68,36 @@ class Demo:
     bob: str
     carol: str
     clock: StoryClock
+    public_url: str = ""  # the public port: alert intake
+    socket_mode: bool = False
     channel: str = ""
     incident_id: int = 0
 
     # --- what Slack sends -----------------------------------------------------------------
 
-    def _post(self, body: bytes, content_type: str) -> None:
+    def _send(self, kind: str, payload: dict[str, Any]) -> None:
+        """Deliver as Slack would (a signed HTTP request or a Socket Mode envelope); wait
+        for the work the app does after its ack."""
+        if self.socket_mode:
+            envelope = self.emulator.socket_mode.deliver(kind, payload)
+            if not envelope.acked.is_set():
+                raise RuntimeError(f"Firebreak did not acknowledge a {kind} envelope")
+        else:
+            self._post(kind, payload)
+        self.settle()
+
+    def _post(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind == "events_api":
+            body, content_type = json.dumps(payload).encode(), "application/json"
+        elif kind == "interactive":
+            body, content_type = urlencode({"payload": json.dumps(payload)}).encode(), _FORM
+        else:
+            body, content_type = urlencode(payload).encode(), _FORM
         request = urllib.request.Request(  # noqa: S310 - the demo's own server on 127.0.0.1
             self.url, data=body, headers=signed_headers(self.secret, body, content_type)
         )
         with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
             response.read()
-        self.settle()
 
     def settle(self) -> None:
         self.runtime.wait_idle(15)
@@ -89,7 +109,7 @@ class Demo:
         token = self.runtime.settings.alerts_token
         assert token is not None
         request = urllib.request.Request(  # noqa: S310 - the demo's own server on 127.0.0.1
-            self.url.replace("/slack/events", "/alerts/alertmanager"),
+            self.public_url + "/alerts/alertmanager",
             data=json.dumps(payload).encode(),
             headers={
                 "Authorization": f"Bearer {token.get_secret_value()}",
@@ -110,7 +130,7 @@ class Demo:
             "trigger_id": self.emulator.new_trigger_id(),
             "response_url": self.emulator.new_response_url(),
         }
-        self._post(urlencode(fields).encode(), _FORM)
+        self._send("slash_commands", fields)
 
     def press(self, action: dict[str, Any], user: str) -> None:
         payload = {
@@ -122,7 +142,7 @@ class Demo:
             "response_url": self.emulator.new_response_url(),
             "actions": [{"action_ts": f"{time.time():.6f}", **action}],
         }
-        self._post(urlencode({"payload": json.dumps(payload)}).encode(), _FORM)
+        self._send("interactive", payload)
 
     def submit(self, view: dict[str, Any], values: dict[str, Any], user: str) -> None:
         payload = {
@@ -132,7 +152,7 @@ class Demo:
             "trigger_id": self.emulator.new_trigger_id(),
             "view": {**view, "state": {"values": values}},
         }
-        self._post(urlencode({"payload": json.dumps(payload)}).encode(), _FORM)
+        self._send("interactive", payload)
 
     def event(self, event: dict[str, Any]) -> None:
         envelope = {
@@ -142,7 +162,7 @@ class Demo:
             "event_id": f"Ev{secrets.token_hex(6).upper()}",
             "event_time": int(time.time()),
         }
-        self._post(json.dumps(envelope).encode(), "application/json")
+        self._send("events_api", envelope)
 
 
 # --- the story ------------------------------------------------------------------------------
@@ -381,7 +401,7 @@ def _print_message(demo: Demo, message: dict[str, Any], out: TextIO, indent: str
 
 
 @contextmanager
-def running_firebreak(workdir: Path) -> Iterator[Demo]:
+def running_firebreak(workdir: Path, *, socket_mode: bool = False) -> Iterator[Demo]:
     secret = secrets.token_hex(16)
     clock = StoryClock()
     with SlackEmulator() as emulator:
@@ -392,41 +412,74 @@ def running_firebreak(workdir: Path) -> Iterator[Demo]:
         settings = Settings(
             _env_file=None,
             slack_bot_token=emulator.bot_token,
-            slack_signing_secret=secret,
+            slack_signing_secret=None if socket_mode else secret,
+            slack_app_token=emulator.app_token if socket_mode else None,
             slack_api_url=emulator.api_url,
             database_url=f"sqlite:///{workdir / 'demo.db'}",
             alerts_token=secrets.token_hex(16),
             alerts_channel_interval_seconds=0,
         )
         runtime = build_runtime(settings, clock=clock)
-        server = HttpServer(
-            runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20
-        )
-        server.start()
+        with _slack_transport(runtime, emulator, socket_mode) as (url, public_url):
+            try:
+                yield Demo(
+                    emulator=emulator,
+                    runtime=runtime,
+                    url=url,
+                    public_url=public_url,
+                    secret=secret,
+                    alice=emulator.user_by_name("alice").id,
+                    bob=emulator.user_by_name("bob").id,
+                    carol=emulator.user_by_name("carol").id,
+                    clock=clock,
+                    socket_mode=socket_mode,
+                )
+            finally:
+                runtime.close()
+
+
+@contextmanager
+def _slack_transport(
+    runtime: Runtime, emulator: SlackEmulator, socket_mode: bool
+) -> Iterator[tuple[str, str]]:
+    """(events URL, public base URL). The real HTTP server always runs: it takes the
+    alerts. In HTTP mode Slack's requests go to its events URL; in Socket Mode Bolt's
+    handler connects to the emulator's WebSocket, as `firebreak serve` connects to Slack."""
+    server = HttpServer(runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20)
+    server.start()
+    try:
+        if not socket_mode:
+            yield server.url + "/slack/events", server.url
+            return
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(runtime.bolt, emulator.app_token)
+        handler.connect()  # type: ignore[no-untyped-call]
+        emulator.socket_mode.wait_connected()
         try:
-            yield Demo(
-                emulator=emulator,
-                runtime=runtime,
-                url=server.url + "/slack/events",
-                secret=secret,
-                alice=emulator.user_by_name("alice").id,
-                bob=emulator.user_by_name("bob").id,
-                carol=emulator.user_by_name("carol").id,
-                clock=clock,
-            )
+            yield "", server.url
         finally:
-            server.stop()
-            runtime.close()
+            handler.close()  # type: ignore[no-untyped-call]
+    finally:
+        server.stop()
 
 
-def run_demo(output: str | None, out: TextIO | None = None) -> int:
+def run_demo(output: str | None, out: TextIO | None = None, *, socket_mode: bool = False) -> int:
     out = out or sys.stdout
+    if socket_mode and importlib.util.find_spec("websockets") is None:
+        print(
+            "firebreak: demo --socket-mode needs the websockets package "
+            "(pip install websockets, or install Firebreak's dev extra)",
+            file=sys.stderr,
+        )
+        return 2
     configure_logging(level="WARNING")
     target = Path(output or "postmortem-INC-1.md")
     with (
         tempfile.TemporaryDirectory(prefix="firebreak-demo-") as workdir,
-        running_firebreak(Path(workdir)) as demo,
+        running_firebreak(Path(workdir), socket_mode=socket_mode) as demo,
     ):
+        out.write(f"Slack's requests arrive over {'Socket Mode' if socket_mode else 'HTTP'}\n")
         for step in STEPS:
             out.write(f"· {step.__name__.replace('_', ' ')}\n")
             step(demo)

@@ -2,11 +2,13 @@
 
 Point `slack_sdk.WebClient(token=emu.bot_token, base_url=emu.api_url)` at it; it answers
 like Slack's Web API does (error codes, scopes, Block Kit limits, 429 with Retry-After)
-and records every call for assertions.
+and records every call for assertions. `emu.socket_mode` is Slack's Socket Mode side:
+an app opens a connection with `emu.app_token` and receives what tests send through it.
 """
 
 from app.emulator.methods import ALL_BOT_SCOPES, METHODS, MethodSpec, SlackError
 from app.emulator.server import Call, ResponsePost, SlackEmulator
+from app.emulator.socket_mode import Envelope, SocketModeServer
 from app.emulator.state import Channel, UploadedFile, User
 
 __all__ = [
@@ -14,10 +16,12 @@ __all__ = [
     "METHODS",
     "Call",
     "Channel",
+    "Envelope",
     "MethodSpec",
     "ResponsePost",
     "SlackEmulator",
     "SlackError",
+    "SocketModeServer",
     "UploadedFile",
     "User",
 ]

@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> None:
     emulator = SlackEmulator(host=options.host, port=options.port)
     emulator.start()
     print(f"SLACK_API_URL={emulator.api_url}")
-    print(f"SLACK_BOT_TOKEN={emulator.bot_token}", flush=True)
+    print(f"SLACK_BOT_TOKEN={emulator.bot_token}")
+    print(f"SLACK_APP_TOKEN={emulator.app_token}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

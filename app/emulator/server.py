@@ -33,6 +33,7 @@ from app.emulator.methods import (
     new_response_url,
     post_to_response_url,
 )
+from app.emulator.socket_mode import SocketModeServer
 from app.emulator.state import (
     Channel,
     JsonDict,
@@ -44,6 +45,9 @@ from app.emulator.state import (
 )
 
 API_PATH = "/api/"
+# Methods that take the app-level token (xapp-) instead of the bot token.
+CONNECTIONS_OPEN = "apps.connections.open"
+APP_TOKEN_SCOPE = "connections:write"  # noqa: S105 - a scope name
 # Form-encoded requests carry these as JSON strings; they are decoded before recording.
 JSON_ARGS = frozenset({"blocks", "attachments", "view", "files", "metadata"})
 _ARG_NAME = re.compile(r"[A-Za-z0-9_]{1,100}")
@@ -339,7 +343,12 @@ class SlackEmulator:
     """
 
     def __init__(
-        self, scopes: Iterable[str] | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        scopes: Iterable[str] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        app_token_scopes: Iterable[str] = (APP_TOKEN_SCOPE,),
     ) -> None:
         self.clock: Callable[[], float] = time.time
         self.latency: float = 0.0
@@ -348,6 +357,12 @@ class SlackEmulator:
         self.bot_token = f"xoxb-{secrets.randbelow(10**12):012d}-{secrets.token_hex(12)}"
         self._scopes = ALL_BOT_SCOPES if scopes is None else frozenset(scopes)
         self._workspace = seeded_workspace(time.time())
+        self.app_token = (
+            f"xapp-1-{self._workspace.app_id}-{secrets.randbelow(10**13):013d}-"
+            f"{secrets.token_hex(32)}"
+        )
+        self.app_token_scopes = frozenset(app_token_scopes)
+        self.socket_mode = SocketModeServer(self._workspace.app_id, host=host)
         self._lock = threading.RLock()
         self._calls: list[Call] = []
         self._responses: list[ResponsePost] = []
@@ -376,6 +391,7 @@ class SlackEmulator:
         self._thread.start()
 
     def stop(self) -> None:
+        self.socket_mode.stop()
         if self._server is None:
             return
         self._server.shutdown()
@@ -746,6 +762,8 @@ class SlackEmulator:
         return reply
 
     def _api_reply(self, method: str, parsed: ParsedRequest) -> Reply:
+        if method == CONNECTIONS_OPEN:
+            return self._connections_open(parsed)
         spec = METHODS.get(method)
         if spec is None:
             return error_reply("unknown_method", req_method=method)
@@ -769,6 +787,32 @@ class SlackEmulator:
             }
         )
         return _with_warnings(reply, parsed.warnings)
+
+    def _connections_open(self, parsed: ParsedRequest) -> Reply:
+        """apps.connections.open: an app-level token with connections:write gets a URL."""
+        if parsed.error:
+            return error_reply(parsed.error)
+        with self._lock:
+            fault = self._next_fault(CONNECTIONS_OPEN)
+            failure = _fault_reply(fault) if fault else self._app_token_failure(parsed.token)
+        if failure is not None:
+            return failure
+        reply = Reply(200, {"ok": True, "url": self.socket_mode.new_url()})
+        reply.headers["X-OAuth-Scopes"] = ",".join(sorted(self.app_token_scopes))
+        reply.headers["X-Accepted-OAuth-Scopes"] = APP_TOKEN_SCOPE
+        return reply
+
+    def _app_token_failure(self, token: str | None) -> Reply | None:
+        if not token:
+            return error_reply("not_authed")
+        if token == self.bot_token:
+            return error_reply("not_allowed_token_type")
+        if token != self.app_token:
+            return error_reply("invalid_auth")
+        if APP_TOKEN_SCOPE not in self.app_token_scopes:
+            error = missing_scope((APP_TOKEN_SCOPE,), self.app_token_scopes)
+            return error_reply(error.error, **error.details)
+        return None
 
     def _next_fault(self, method: str) -> _Fault | None:
         queue = self._faults.get(method)

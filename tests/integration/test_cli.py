@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from app.emulator import SlackEmulator
 from tests.conftest import SIGNING_SECRET
 from tests.support.driver import http_request
@@ -135,9 +137,12 @@ def test_serve_http_answers_health_and_refuses_unsigned(
     assert '"event": "stopped"' in stderr
 
 
-def test_demo_runs_a_whole_incident_and_writes_the_postmortem(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("flags", "transport"), [([], "HTTP"), (["--socket-mode"], "Socket Mode")])
+def test_demo_runs_a_whole_incident_and_writes_the_postmortem(
+    tmp_path: Path, flags: list[str], transport: str
+) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "app", "demo", "-o", "pm.md"],
+        [sys.executable, "-m", "app", "demo", "-o", "pm.md", *flags],
         env=_env(),
         cwd=tmp_path,
         capture_output=True,
@@ -147,6 +152,7 @@ def test_demo_runs_a_whole_incident_and_writes_the_postmortem(tmp_path: Path) ->
     )
 
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"Slack's requests arrive over {transport}\n")
     assert "#inc-1-checkout-fails-for-eu-users" in result.stdout
     assert "== INC-1: Checkout fails for EU users ==" in result.stdout
     assert "Bob Brown" in result.stdout and "(pinned)" in result.stdout
