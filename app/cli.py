@@ -192,6 +192,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return status
 
 
+SOCKET_CLOSE_SECONDS = 5.0
+
+
 def _serve_socket_mode(settings: Settings, runtime: Runtime, stop: threading.Event) -> int:
     """Slack's requests over a WebSocket; the handler re-opens it when Slack asks or it drops."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -216,5 +219,11 @@ def _serve_socket_mode(settings: Settings, runtime: Runtime, stop: threading.Eve
         return 1
     log.info("serving_socket_mode")
     stop.wait()
-    handler.close()  # type: ignore[no-untyped-call]
+    # Closing can wait on a reconnect in progress; never let it hold up the shutdown of
+    # the work already accepted.
+    closing = threading.Thread(target=handler.close, name="socket-mode-close", daemon=True)
+    closing.start()
+    closing.join(SOCKET_CLOSE_SECONDS)
+    if closing.is_alive():
+        log.warning("socket_mode_close_timed_out", seconds=SOCKET_CLOSE_SECONDS)
     return 0

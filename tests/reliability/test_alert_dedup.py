@@ -141,6 +141,9 @@ def test_an_auto_declaration_slack_interrupted_is_finished_by_maintenance(
     alerts_channel: str,
     announce_channel: str,
 ) -> None:
+    # The bot identifies itself in the background at start-up; let it, so the one failure
+    # below reaches the auto-declaration's own auth.test.
+    assert runtime.identity.wait(10)
     emulator.fail_next("auth.test", "internal_error")
     critical = am_payload("CheckoutDown", [am_alert("CheckoutDown", "web-1", severity="critical")])
     assert post_alerts(server.url, critical).status == 200
