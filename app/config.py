@@ -142,6 +142,19 @@ class Settings(BaseSettings):
     # /readyz answers from a probe at most this old (0: probe on every request).
     readiness_cache_seconds: float = Field(default=5, ge=0, le=300)
 
+    # Listeners (each acks, then does its work) run on at most this many threads; requests
+    # beyond them wait in a queue of `listener_queue`, and when that is full the HTTP
+    # threads wait too (see docs/scaling.md).
+    listener_workers: int = Field(default=32, ge=1, le=1024)
+    listener_queue: int = Field(default=1024, ge=1, le=100_000)
+    # PostgreSQL connections per replica: the pool the listeners, provisioning and the
+    # scheduler share, and a small one of its own for admitting requests before their ack
+    # (one statement each, so it never waits behind background work). Three replicas with
+    # the defaults hold at most 3 x (10 + 10 + 4 + 1) = 75 connections.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    admission_pool_size: int = Field(default=4, ge=1, le=64)
+
     @field_validator("roles", mode="before")
     @classmethod
     def _split_roles(cls, value: Any) -> Any:

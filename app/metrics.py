@@ -31,6 +31,26 @@ class _OpenIncidents(Collector):
         yield family
 
 
+class _Listeners(Collector):
+    """The listener pool's queue and busy workers, read at scrape time."""
+
+    def __init__(self, queued: Callable[[], int], busy: Callable[[], int]) -> None:
+        self._queued = queued
+        self._busy = busy
+
+    def collect(self) -> Iterable[Metric]:
+        yield GaugeMetricFamily(
+            "firebreak_listener_queue_depth",
+            "Slack requests accepted and waiting for a listener thread",
+            value=self._queued(),
+        )
+        yield GaugeMetricFamily(
+            "firebreak_listener_busy_workers",
+            "Listener threads running a request (its ack and the work after it)",
+            value=self._busy(),
+        )
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -77,6 +97,9 @@ class Metrics:
 
     def watch_open_incidents(self, count: Callable[[], dict[str, int]]) -> None:
         self.registry.register(_OpenIncidents(count))
+
+    def watch_listeners(self, queued: Callable[[], int], busy: Callable[[], int]) -> None:
+        self.registry.register(_Listeners(queued, busy))
 
     def observe_slack_call(self, method: str, error: str | None, seconds: float) -> None:
         """The gateway's `observer` hook."""

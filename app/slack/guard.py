@@ -4,7 +4,11 @@ Bolt has already checked the v0 signature and its five-minute window when this r
 A request whose exact (timestamp, signature) was seen before is a replay: 401. A delivery
 Slack sends again (an event retry, a modal submitted twice, an action delivered twice) is
 answered 200 at once and changes nothing. Keys are what Slack sends: event_id, view id +
-hash + submitted values, action_ts, trigger_id.
+hash + submitted values, action_ts, trigger_id. Admission is one statement on connections
+of its own (`Database.admission`), so an ack costs the signature check and one insert.
+
+Slash commands, shortcuts and button presses then run in the listener pool's urgent lane:
+the modal they may open must reach Slack within its trigger id's 3 s.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.logging import get_logger
 from app.metrics import Metrics
+from app.slack.executor import mark_urgent
 from app.store.idempotency import Admission, RequestLedger
 
 log = get_logger(__name__)
@@ -55,6 +60,13 @@ def delivery_key(body: dict[str, Any]) -> Delivery | None:
     return None
 
 
+def is_urgent(body: dict[str, Any]) -> bool:
+    """A request carrying a trigger id for a modal (command, shortcut, button)."""
+    if _text(body.get("command")):
+        return True
+    return _text(body.get("type")) in ("block_actions", "shortcut", "message_action")
+
+
 def signature_key(request: BoltRequest) -> str | None:
     """`sig:<timestamp>:<signature>` for signed (HTTP) requests; None over Socket Mode."""
     headers = request.headers
@@ -68,6 +80,7 @@ def install(app: App, ledger: RequestLedger, metrics: Metrics) -> None:
         request: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]
     ) -> BoltResponse:
         delivery = delivery_key(body) if isinstance(body, dict) else None
+        mark_urgent(isinstance(body, dict) and is_urgent(body))
         try:
             admission = ledger.admit(signature_key(request), delivery)
         except SQLAlchemyError as error:
