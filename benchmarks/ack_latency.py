@@ -1,9 +1,11 @@
 """How fast Firebreak answers Slack's HTTP requests (the ack) under a steady load.
 
-`python -m benchmarks.ack_latency` — N responders send `/incident` commands, card button
-presses and declaration modal submissions, signed, at a fixed total rate; the table gives
-the time to the HTTP 200 per kind. Slack's Web API latency must not show here: the
-listeners ack before they call Slack.
+`python -m benchmarks.ack_latency` — N responders send signed requests at a fixed total
+rate (open loop), by default 25 % each: `/incident` (opens the declare modal), declaration
+modal submissions, `/incident list` and `/incident help`; card button presses on request
+(`--mix`). The table gives the time to the HTTP 200 per kind. Slack's Web API latency
+must not show here: the listeners ack before they call Slack. `--replicas N` runs N
+server processes on one database behind a round-robin (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from benchmarks.harness import (
     summary_ms,
 )
 
-KINDS = ("command", "button", "submission")
-DEFAULT_MIX = "command=45,button=45,submission=10"
+KINDS = ("modal", "submission", "list", "help", "button")
+DEFAULT_MIX = "modal=25,submission=25,list=25,help=25"
+# Slack gives up on an ack after 3 s.
+ACK_DEADLINE = 3.0
 SEED_INCIDENTS = 5
 
 
@@ -79,8 +83,10 @@ def _body_maker(
     def make(index: int) -> tuple[str, bytes]:
         kind = mix[index % len(mix)]
         user = random.choice(app.users)
-        if kind == "command":
+        if kind == "modal":
             return kind, app.command_body("", user, general)
+        if kind in ("list", "help"):
+            return kind, app.command_body(kind, user, general)
         if kind == "button":
             incident_id, channel, commander = random.choice(incidents)
             action = {
@@ -95,10 +101,13 @@ def _body_maker(
     return make
 
 
-def _responders(url: str, responders: int, rate: float, total: int, conn: Connection) -> None:
+def _responders(
+    urls: list[str], responders: int, rate: float, total: int, conn: Connection
+) -> None:
     """Load-generator process: request i is due at start + i / rate, sent by responder
-    i % N (open loop). Bodies arrive from the parent a second ahead (their trigger ids
-    expire after 3 s); results and the worst lateness of a send go back at the end."""
+    i % N (open loop) to replica i % len(urls). Bodies arrive from the parent a little
+    ahead (their trigger ids expire 3 s after they are made); results and the worst
+    lateness of a send go back at the end."""
     start = float(conn.recv())
     bodies: dict[int, tuple[str, bytes]] = {}
     arrived = threading.Condition()
@@ -124,7 +133,7 @@ def _responders(url: str, responders: int, rate: float, total: int, conn: Connec
                 arrived.wait_for(lambda i=index: i in bodies)  # type: ignore[misc]
                 kind, body = bodies.pop(index)
             late = time.monotonic() - due
-            timed = send(url, kind, body)
+            timed = send(urls[index % len(urls)], kind, body)
             with arrived:
                 results.append(timed)
                 lateness[0] = max(lateness[0], late)
@@ -139,20 +148,25 @@ def _responders(url: str, responders: int, rate: float, total: int, conn: Connec
 
 
 def run_load(
-    url: str, make: Callable[[int], tuple[str, bytes]], responders: int, rate: float, seconds: float
+    urls: list[str],
+    make: Callable[[int], tuple[str, bytes]],
+    responders: int,
+    rate: float,
+    seconds: float,
 ) -> tuple[list[Timed], float]:
     """Send the load from a process of its own, so it does not compete with the emulator
-    for this interpreter's lock; build the bodies here, one second ahead."""
+    for this interpreter's lock; build the bodies here, a tenth of a second's worth at a
+    time, about 0.3 s before they are due (a trigger id starts ageing when it is made)."""
     total = int(rate * seconds)
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=_responders, args=(url, responders, rate, total, child))
+    process = context.Process(target=_responders, args=(urls, responders, rate, total, child))
     process.start()
     start = time.monotonic() + 3.0
     parent.send(start)
-    per_batch = max(1, int(rate))
+    per_batch = max(1, int(rate / 10))
     for first in range(0, total, per_batch):
-        due = start + first / rate - 1.0
+        due = start + first / rate - 0.3
         delay = due - time.monotonic()
         if delay > 0:
             time.sleep(delay)
@@ -168,23 +182,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="requests per second")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--http-threads", type=int, default=8)
+    parser.add_argument("--replicas", type=int, default=1, help="server processes, one database")
     parser.add_argument(
         "--mix",
         type=parse_mix,
         default=DEFAULT_MIX,
-        help=f"request kinds by weight ({DEFAULT_MIX})",
+        help=f"request kinds by weight ({DEFAULT_MIX}); kinds: {', '.join(KINDS)}",
     )
     common_arguments(parser)
     options = parser.parse_args(argv)
 
     with firebreak(
-        options.latency_ms, options.database_url, http_threads=options.http_threads
+        options.latency_ms,
+        options.database_url,
+        http_threads=options.http_threads,
+        replicas=options.replicas,
     ) as app:
         incidents = _seed(app)
         app.emu.reset_calls()
         app.served()
+        before = app.usage()
         results, lateness = run_load(
-            app.url,
+            app.urls,
             _body_maker(app, incidents, options.mix),
             options.responders,
             options.rate,
@@ -194,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         idle_started = time.perf_counter()
         idle = app.wait_idle()
         drain = time.perf_counter() - idle_started
+        used = app.usage() - before
         with app.db.session() as session:
             declared = session.execute(select(func.count()).select_from(Incident)).scalar_one()
             ready = session.execute(
@@ -201,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
             ).scalar_one()
         api_calls = len(app.emu.calls)
         failed = Counter(f"{c.method} {c.error}" for c in app.emu.calls if not c.ok)
+        opened = sum(1 for c in app.emu.calls if c.method == "views.open" and c.ok)
 
     print_parameters(
         "Ack latency: time from request sent to HTTP 200",
@@ -208,23 +229,50 @@ def main(argv: list[str] | None = None) -> None:
             "command": "python -m benchmarks.ack_latency " + " ".join(argv or []),
             "responders": options.responders,
             "rate": f"{options.rate:g} requests/s for {options.seconds:g} s",
-            "mix": ", ".join(f"{k} {share:g}%" for k, share in _shares(options.mix)),
+            "mix": ", ".join(f"{k} {share:g}%" for k, share in _shares(options.mix) if share),
             "Web API latency (emulator)": f"{options.latency_ms:g} ms per call",
             "database": options.database_url or "SQLite (temporary file)",
+            "replicas": options.replicas,
             "HTTP threads": options.http_threads,
         },
     )
     rows: list[list[object]] = []
     for kind in (*KINDS, "all"):
         picked = [r for r in results if kind in ("all", r.kind)]
+        if not picked:
+            continue
         p50, p95, p99, worst, _ = summary_ms([r.seconds for r in picked if r.status == 200])
-        errors = sum(1 for r in picked if r.status != 200)
-        rows.append([kind, len(picked), p50, p95, p99, worst, errors])
-    print_table(["kind", "requests", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"], rows)
+        late = sum(1 for r in picked if r.status == 200 and r.seconds > ACK_DEADLINE)
+        errors = sum(1 for r in picked if r.status not in (0, 200))
+        timeouts = sum(1 for r in picked if r.status == 0)
+        rows.append([kind, len(picked), p50, p95, p99, worst, late, timeouts, errors])
+    print_table(
+        [
+            "kind",
+            "requests",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms",
+            "over 3 s",
+            "no answer",
+            "errors",
+        ],
+        rows,
+    )
     p50, p95, p99, worst, _ = summary_ms(served)
+    modals = sum(1 for r in results if r.kind == "modal")
+    expired = failed.get("views.open expired_trigger_id", 0)
     print(
         f"\nserver side ({len(served)} requests): p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
         f"p99 {p99:.1f} ms, max {worst:.1f} ms"
+    )
+    print(f"modals opened: {opened} of {modals}; expired triggers: {expired}")
+    per_request = max(1, len(results))
+    print(
+        f"server processes: {used.round_trips / per_request:.1f} database round trips and "
+        f"{used.cpu_seconds * 1000 / per_request:.1f} ms CPU per request (work after the "
+        "ack included)"
     )
     print(f"worst send lateness: {lateness * 1000:.1f} ms")
     print(
