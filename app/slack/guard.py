@@ -7,8 +7,8 @@ answered 200 at once and changes nothing. Keys are what Slack sends: event_id, v
 hash + submitted values, action_ts, trigger_id. Admission is one statement on connections
 of its own (`Database.admission`), so an ack costs the signature check and one insert.
 
-Slash commands, shortcuts and button presses then run in the listener pool's urgent lane:
-the modal they may open must reach Slack within its trigger id's 3 s.
+Slash commands, shortcuts and button presses then run in the listener pool's urgent lane
+(`Lane`): the modal they may open must reach Slack within its trigger id's 3 s.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.logging import get_logger
 from app.metrics import Metrics
-from app.slack.executor import mark_urgent
+from app.slack.executor import Lane, mark_lane
 from app.store.idempotency import Admission, RequestLedger
 
 log = get_logger(__name__)
@@ -60,11 +60,17 @@ def delivery_key(body: dict[str, Any]) -> Delivery | None:
     return None
 
 
-def is_urgent(body: dict[str, Any]) -> bool:
-    """A request carrying a trigger id for a modal (command, shortcut, button)."""
-    if _text(body.get("command")):
-        return True
-    return _text(body.get("type")) in ("block_actions", "shortcut", "message_action")
+def lane(body: Any) -> Lane:
+    """Where this request's listener queues (see `Lane`)."""
+    if not isinstance(body, dict):
+        return Lane.ACK
+    if _text(body.get("command")) or _text(body.get("type")) in (
+        "block_actions",
+        "shortcut",
+        "message_action",
+    ):
+        return Lane.URGENT
+    return Lane.ACKED if _text(body.get("type")) == "event_callback" else Lane.ACK
 
 
 def signature_key(request: BoltRequest) -> str | None:
@@ -80,7 +86,7 @@ def install(app: App, ledger: RequestLedger, metrics: Metrics) -> None:
         request: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]
     ) -> BoltResponse:
         delivery = delivery_key(body) if isinstance(body, dict) else None
-        mark_urgent(isinstance(body, dict) and is_urgent(body))
+        mark_lane(lane(body))
         try:
             admission = ledger.admit(signature_key(request), delivery)
         except SQLAlchemyError as error:

@@ -8,7 +8,7 @@ from concurrent.futures import Future
 import pytest
 
 from app.metrics import Metrics
-from app.slack.executor import ListenerExecutor, mark_urgent
+from app.slack.executor import Lane, ListenerExecutor, mark_lane
 
 
 def _listener_threads() -> list[threading.Thread]:
@@ -17,7 +17,7 @@ def _listener_threads() -> list[threading.Thread]:
 
 @pytest.fixture
 def pool() -> ListenerExecutor:
-    return ListenerExecutor(max_workers=2, max_queue=4)
+    return ListenerExecutor(max_workers=2, max_queue=4, urgent_reserve=0)
 
 
 def _block(pool: ListenerExecutor, release: threading.Event, count: int) -> list[Future[None]]:
@@ -53,17 +53,32 @@ def test_urgent_work_is_taken_before_queued_ordinary_work(pool: ListenerExecutor
     release = threading.Event()
     _block(pool, release, 2)
     order: list[str] = []
-    for name in ("event-1", "event-2"):
+    for name, lane in (("event", Lane.ACKED), ("submission", Lane.ACK), ("command", Lane.URGENT)):
+        mark_lane(lane)
         pool.submit(order.append, name)
-    mark_urgent(True)
-    try:
-        pool.submit(order.append, "command")
-    finally:
-        mark_urgent(False)
+    mark_lane(Lane.ACK)
     release.set()
     assert pool.wait_idle(10)
-    assert order[0] == "command"
-    assert sorted(order[1:]) == ["event-1", "event-2"]
+    assert order == ["command", "submission", "event"]
+    pool.shutdown()
+
+
+def test_urgent_work_has_threads_of_its_own_when_ordinary_work_fills_the_pool() -> None:
+    pool = ListenerExecutor(max_workers=2, max_queue=8, urgent_reserve=1)
+    release = threading.Event()
+    _block(pool, release, 2)
+    ordinary = pool.submit(lambda: "ordinary")
+    mark_lane(Lane.URGENT)
+    try:
+        urgent = pool.submit(lambda: "urgent")
+    finally:
+        mark_lane(Lane.ACK)
+    assert urgent.result(10) == "urgent"
+    assert not ordinary.done(), "ordinary work waits for one of the ordinary workers"
+    assert pool.threads == 3
+    release.set()
+    assert ordinary.result(10) == "ordinary"
+    assert pool.threads == 3
     pool.shutdown()
 
 
