@@ -303,13 +303,16 @@ class Firebreak:
     def post(self, kind: str, body: bytes, content_type: str = FORM) -> Timed:
         return send(self.url, kind, body, content_type)
 
-    def command_body(self, text: str, user: str, channel: str) -> bytes:
+    def command_body(
+        self, text: str, user: str, channel: str, *, issued_at: float | None = None
+    ) -> bytes:
+        """A slash command; `issued_at`: when it is due to be sent (its trigger's start)."""
         fields = payloads.slash_command(
             team_id=self.emu.team_id,
             user_id=user,
             channel_id=channel,
             text=text,
-            trigger_id=self.emu.new_trigger_id(user),
+            trigger_id=self.emu.new_trigger_id(user, issued_at=issued_at),
             response_url=self.emu.new_response_url(channel_id=channel, user_id=user),
         )
         return payloads.form_body(fields)
