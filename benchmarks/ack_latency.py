@@ -38,6 +38,8 @@ from benchmarks.harness import (
 
 KINDS = ("modal", "submission", "list", "help", "button")
 DEFAULT_MIX = "modal=25,submission=25,list=25,help=25"
+# Earlier runs called the modal-opening `/incident` "command".
+ALIASES = {"command": "modal"}
 # Slack gives up on an ack after 3 s.
 ACK_DEADLINE = 3.0
 SEED_INCIDENTS = 5
@@ -62,9 +64,10 @@ def parse_mix(text: str) -> list[str]:
     weights = {}
     for part in text.split(","):
         kind, _, weight = part.partition("=")
-        if kind.strip() not in KINDS:
+        kind = ALIASES.get(kind.strip(), kind.strip())
+        if kind not in KINDS:
             raise argparse.ArgumentTypeError(f"kinds are {', '.join(KINDS)}")
-        weights[kind.strip()] = int(weight)
+        weights[kind] = int(weight)
     slots = [kind for kind, weight in weights.items() for _ in range(weight)]
     random.Random(7).shuffle(slots)
     return slots
