@@ -142,10 +142,11 @@ class Settings(BaseSettings):
     # /readyz answers from a probe at most this old (0: probe on every request).
     readiness_cache_seconds: float = Field(default=5, ge=0, le=300)
 
-    # Listeners (each acks, then does its work) run on at most this many threads, plus
-    # half as many again kept for commands and buttons; requests beyond them wait in a
-    # queue of `listener_queue`, and when that is full the HTTP threads wait too (see
-    # docs/scaling.md).
+    # Listeners (each acks, then does its work) run on at most `listener_threads`
+    # threads, and at most `listener_workers` of them work after their ack at a time;
+    # requests beyond the threads wait in a queue of `listener_queue`, and when that is
+    # full the HTTP threads wait too (see docs/scaling.md).
+    listener_threads: int = Field(default=256, ge=1, le=4096)
     listener_workers: int = Field(default=32, ge=1, le=1024)
     listener_queue: int = Field(default=1024, ge=1, le=100_000)
     # PostgreSQL connections per replica: the pool the listeners, provisioning and the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -31,24 +31,48 @@ class _OpenIncidents(Collector):
         yield family
 
 
-class _Listeners(Collector):
-    """The listener pool's queue and busy workers, read at scrape time."""
+class ListenerPool(Protocol):
+    @property
+    def queued(self) -> int: ...
+    @property
+    def busy(self) -> int: ...
+    @property
+    def working(self) -> int: ...
+    @property
+    def waiting_for_work_slot(self) -> int: ...
 
-    def __init__(self, queued: Callable[[], int], busy: Callable[[], int]) -> None:
-        self._queued = queued
-        self._busy = busy
+
+class _Listeners(Collector):
+    """The listener pool's queue, threads and work slots, read at scrape time."""
+
+    def __init__(self, pool: ListenerPool) -> None:
+        self._pool = pool
 
     def collect(self) -> Iterable[Metric]:
-        yield GaugeMetricFamily(
-            "firebreak_listener_queue_depth",
-            "Slack requests accepted and waiting for a listener thread",
-            value=self._queued(),
+        gauges = (
+            (
+                "firebreak_listener_queue_depth",
+                "Slack requests accepted and waiting for a listener thread",
+                self._pool.queued,
+            ),
+            (
+                "firebreak_listener_busy_threads",
+                "Listener threads running a request (its ack and the work after it)",
+                self._pool.busy,
+            ),
+            (
+                "firebreak_listener_busy_workers",
+                "Listeners past their ack doing their work (holding a work slot)",
+                self._pool.working,
+            ),
+            (
+                "firebreak_listener_waiting_for_worker",
+                "Listeners past their ack waiting for a work slot",
+                self._pool.waiting_for_work_slot,
+            ),
         )
-        yield GaugeMetricFamily(
-            "firebreak_listener_busy_workers",
-            "Listener threads running a request (its ack and the work after it)",
-            value=self._busy(),
-        )
+        for name, documentation, value in gauges:
+            yield GaugeMetricFamily(name, documentation, value=value)
 
 
 class Metrics:
@@ -98,8 +122,8 @@ class Metrics:
     def watch_open_incidents(self, count: Callable[[], dict[str, int]]) -> None:
         self.registry.register(_OpenIncidents(count))
 
-    def watch_listeners(self, queued: Callable[[], int], busy: Callable[[], int]) -> None:
-        self.registry.register(_Listeners(queued, busy))
+    def watch_listeners(self, pool: ListenerPool) -> None:
+        self.registry.register(_Listeners(pool))
 
     def observe_slack_call(self, method: str, error: str | None, seconds: float) -> None:
         """The gateway's `observer` hook."""

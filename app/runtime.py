@@ -88,10 +88,13 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     services.incidents.schedule = scheduler
     services.reminders.sink = scheduler
     services.updates.sink = scheduler
-    # Bolt calls a listener, and so its `ack()`, on this pool: bounded, with a queue whose
-    # urgent lane (modal openers) goes first; see docs/scaling.md.
-    executor = ListenerExecutor(settings.listener_workers, settings.listener_queue)
-    metrics.watch_listeners(lambda: executor.queued, lambda: executor.busy)
+    # Bolt calls a listener, and so its `ack()`, on this pool: bounded threads, a queue
+    # with lanes (commands and buttons first), work after the ack bounded by slots; see
+    # docs/scaling.md.
+    executor = ListenerExecutor(
+        settings.listener_threads, settings.listener_workers, settings.listener_queue
+    )
+    metrics.watch_listeners(executor)
     bolt = create_bolt_app(settings, services, client, executor)
     web = FirebreakWeb(bolt, services, accept_slack=settings.slack_signing_secret is not None)
     return Runtime(services=services, bolt=bolt, executor=executor, web=web, scheduler=scheduler)

@@ -182,6 +182,10 @@ def run_load(
     return list(results), list(lateness)
 
 
+def pool_settings(size: int | None) -> dict[str, int]:
+    return {} if size is None else {"db_pool_size": size, "db_max_overflow": size}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ack_latency", description=__doc__)
     parser.add_argument(
@@ -195,6 +199,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--http-threads", type=int, default=8)
     parser.add_argument("--replicas", type=int, default=1, help="server processes, one database")
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=None,
+        help="PostgreSQL pool per replica: FIREBREAK_DB_POOL_SIZE and _MAX_OVERFLOW "
+        "(default: the settings' defaults)",
+    )
     parser.add_argument(
         "--mix",
         type=parse_mix,
@@ -210,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
         options.database_url,
         http_threads=options.http_threads,
         replicas=options.replicas,
+        settings=pool_settings(options.pool_size),
     ) as app:
         incidents = _seed(app)
         app.emu.reset_calls()
@@ -246,6 +258,9 @@ def main(argv: list[str] | None = None) -> None:
             "Web API latency (emulator)": f"{options.latency_ms:g} ms per call",
             "database": options.database_url or "SQLite (temporary file)",
             "replicas": options.replicas,
+            "pool per replica": f"{options.pool_size} + {options.pool_size} overflow"
+            if options.pool_size
+            else "default",
             "HTTP threads": options.http_threads,
         },
     )

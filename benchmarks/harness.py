@@ -225,9 +225,16 @@ class Firebreak:
     """A running Firebreak (child process) wired to a Slack emulator in this process."""
 
     def __init__(
-        self, emu: SlackEmulator, database_url: str, *, http_threads: int = 8, replicas: int = 1
+        self,
+        emu: SlackEmulator,
+        database_url: str,
+        *,
+        http_threads: int = 8,
+        replicas: int = 1,
+        settings: dict[str, Any] | None = None,
     ) -> None:
         self.emu = emu
+        self.settings = settings or {}
         self.database_url = database_url
         self.http_threads = http_threads
         self.replicas = replicas
@@ -249,6 +256,7 @@ class Firebreak:
             "database_url": self.database_url,
             "announce_channel": ANNOUNCE_CHANNEL,
             "http_threads": self.http_threads,
+            **self.settings,
         }
         context = multiprocessing.get_context("spawn")
         # One at a time: each replica migrates on start, and the first creates the schema.
@@ -362,10 +370,19 @@ class Firebreak:
 
 @contextlib.contextmanager
 def firebreak(
-    latency_ms: float, database_url: str | None, *, http_threads: int = 8, replicas: int = 1
+    latency_ms: float,
+    database_url: str | None,
+    *,
+    http_threads: int = 8,
+    replicas: int = 1,
+    settings: dict[str, Any] | None = None,
 ) -> Iterator[Firebreak]:
-    """Emulator (with latency) + database + Firebreak server(s), torn down afterwards."""
+    """Emulator (with latency) + database + Firebreak server(s), torn down afterwards.
+
+    `settings`: more `Settings` fields for the servers (e.g. pool sizes)."""
     with SlackEmulator() as emu, database(database_url) as url:
         emu.latency = latency_ms / 1000
-        with Firebreak(emu, url, http_threads=http_threads, replicas=replicas) as app:
+        with Firebreak(
+            emu, url, http_threads=http_threads, replicas=replicas, settings=settings
+        ) as app:
             yield app

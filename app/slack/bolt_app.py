@@ -40,7 +40,7 @@ def create_bolt_app(
         authorize=_authorizer(client),
     )
     app.use(_log_context)
-    guard.install(app, RequestLedger(services.db), services.metrics)
+    guard.install(app, RequestLedger(services.db), services.metrics, executor)
     listeners.register(app, services)
     return app
 

@@ -1,4 +1,4 @@
-"""The bounded worker pool Bolt runs listeners on (each listener acks, then works)."""
+"""The bounded thread pool Bolt runs listeners on (each listener acks, then works)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,17 @@ from concurrent.futures import Executor, Future
 from enum import IntEnum
 from typing import Any, ParamSpec, TypeVar
 
+from slack_bolt import Ack, BoltResponse
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
 class Lane(IntEnum):
-    """Which queue a listener waits in; lower lanes are taken first."""
+    """Which queue a listener waits in for a thread; lower lanes are taken first."""
 
     # Commands, shortcuts, buttons: not acked yet, and the modal they may open must reach
-    # Slack within its trigger id's 3 s. Short work (one or a few Slack calls).
+    # Slack within its trigger id's 3 s.
     URGENT = 0
     # Other requests still waiting for their ack (modal submissions).
     ACK = 1
@@ -39,56 +41,73 @@ def mark_lane(lane: Lane) -> None:
 
 
 class ListenerExecutor(Executor):
-    """Bounded threads; accepted work waits in a queue and is never dropped.
+    """Bounded threads for listeners, and a bound on how many work after their ack.
 
-    Bolt calls a listener, and so its `ack()`, on this pool. At most `max_workers`
-    threads run ordinary work; `urgent_reserve` more may start for the urgent lane only,
-    so a command's ack and its modal do not wait for declarations to finish their Slack
-    calls. Idle workers take the urgent lane first, then the others in lane order.
-    When `max_queue` tasks wait, `submit` blocks the HTTP thread that calls it until a
-    worker takes one (back-pressure: the server stops reading new requests, and what it
-    accepted still runs). Context variables (the request's log fields) follow each task
-    into its thread; `wait_idle` lets shutdown finish in-flight work (and tests wait).
+    Bolt calls a listener, and so its `ack()`, on this pool. A listener starts as soon as
+    one of `max_threads` threads is free (commands and buttons first, then modal
+    submissions, then events), so the part before its ack never waits for other
+    requests' work. After its ack (`GatedAck`) it waits for one of `max_work` work
+    slots: the Slack calls and transactions that follow run at most `max_work` at a
+    time, and the rest wait without competing for the interpreter, the database pool or
+    Slack's rate limits. Event listeners, acked by Bolt before they queue, take a slot
+    before they start.
+
+    Accepted work is never dropped. When every thread is busy, requests wait in a queue
+    of `max_queue`; when that is full, `submit` blocks the HTTP thread that calls it
+    until a thread takes one (back-pressure: the server stops reading new requests).
+    Context variables (the request's log fields) follow each task into its thread;
+    `wait_idle` lets shutdown finish in-flight work (and tests wait for it).
     """
 
-    def __init__(
-        self, max_workers: int = 32, max_queue: int = 1024, urgent_reserve: int | None = None
-    ) -> None:
-        if max_workers < 1 or max_queue < 1:
-            raise ValueError("max_workers and max_queue must be at least 1")
-        self.max_workers = max_workers
+    def __init__(self, max_threads: int = 256, max_work: int = 32, max_queue: int = 1024) -> None:
+        if min(max_threads, max_work, max_queue) < 1:
+            raise ValueError("max_threads, max_work and max_queue must be at least 1")
+        self.max_threads = max_threads
+        self.max_work = max_work
         self.max_queue = max_queue
-        self.max_threads = max_workers + (
-            max(1, max_workers // 2) if urgent_reserve is None else urgent_reserve
-        )
         self._lock = threading.Lock()
-        self._work = threading.Condition(self._lock)  # a task a waiting worker may take
+        self._work = threading.Condition(self._lock)  # a task arrived, or shutdown
         self._room = threading.Condition(self._lock)  # the queue has room
         self._idle = threading.Condition(self._lock)  # nothing queued or running
+        self._slot = threading.Condition(self._lock)  # a work slot is free
         self._lanes: tuple[deque[_Task], ...] = tuple(deque() for _ in Lane)
         self._threads: list[threading.Thread] = []
-        self._free = 0  # workers waiting and not yet woken
+        self._current = threading.local()
+        self._free = 0  # threads waiting for a task and not yet woken
         self._busy = 0
-        self._busy_ordinary = 0
+        self._working = 0
+        self._waiting_for_slot = 0
         self._shutdown = False
 
     # ---------------------------------------------------------------- introspection
 
     @property
     def queued(self) -> int:
-        """Tasks accepted and waiting for a worker."""
+        """Requests accepted and waiting for a thread (not yet acked, events aside)."""
         with self._lock:
             return self._queued()
 
     @property
     def busy(self) -> int:
-        """Workers running a task."""
+        """Threads running a listener."""
         with self._lock:
             return self._busy
 
     @property
+    def working(self) -> int:
+        """Listeners past their ack holding a work slot."""
+        with self._lock:
+            return self._working
+
+    @property
+    def waiting_for_work_slot(self) -> int:
+        """Listeners past their ack waiting for a work slot."""
+        with self._lock:
+            return self._waiting_for_slot
+
+    @property
     def threads(self) -> int:
-        """Worker threads started (on demand, up to `max_threads`)."""
+        """Threads started (on demand, up to `max_threads`)."""
         with self._lock:
             return len(self._threads)
 
@@ -97,7 +116,7 @@ class ListenerExecutor(Executor):
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         future: Future[T] = Future()
         lane = _lane.get()
-        task = _Task(future, contextvars.copy_context(), lambda: fn(*args, **kwargs))
+        task = _Task(future, contextvars.copy_context(), lambda: fn(*args, **kwargs), lane)
         with self._lock:
             while not self._shutdown and self._queued() >= self.max_queue:
                 self._room.wait()
@@ -105,10 +124,10 @@ class ListenerExecutor(Executor):
                 raise RuntimeError("cannot submit after shutdown")
             self._lanes[lane].append(task)
             if self._free:
-                self._free -= 1  # counted here, so the next submit wakes another worker
+                self._free -= 1  # counted here, so the next submit wakes another thread
                 self._work.notify()
             elif len(self._threads) < self.max_threads:
-                self._start_worker()
+                self._start_thread()
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -131,62 +150,96 @@ class ListenerExecutor(Executor):
         with self._lock:
             return self._idle.wait_for(lambda: not self._busy and not self._queued(), timeout)
 
-    # ---------------------------------------------------------------- workers
+    # ---------------------------------------------------------------- work slots
+
+    def hold_work_slot(self) -> None:
+        """Called on a listener's thread after its ack: wait for a work slot, keep it
+        until the listener returns. Elsewhere (Bolt acking an event on the HTTP thread,
+        a second ack) it does nothing."""
+        task: _Task | None = getattr(self._current, "task", None)
+        if task is None or task.holds_slot:
+            return
+        with self._lock:
+            self._waiting_for_slot += 1
+            while self._working >= self.max_work:
+                self._slot.wait()
+            self._waiting_for_slot -= 1
+            self._working += 1
+        task.holds_slot = True
+
+    def _release_slot(self, task: _Task) -> None:
+        if task.holds_slot:
+            self._working -= 1
+            self._slot.notify()
+
+    # ---------------------------------------------------------------- threads
 
     def _queued(self) -> int:
         return sum(len(lane) for lane in self._lanes)
 
-    def _start_worker(self) -> None:
+    def _start_thread(self) -> None:
         thread = threading.Thread(
-            target=self._worker, name=f"listener-{len(self._threads)}", daemon=True
+            target=self._run, name=f"listener-{len(self._threads)}", daemon=True
         )
         self._threads.append(thread)
         thread.start()
 
-    def _take(self) -> tuple[_Task, bool] | None:
-        """The next task this worker may run (and whether it is ordinary), if any."""
-        if self._lanes[Lane.URGENT]:
-            return self._lanes[Lane.URGENT].popleft(), False
-        if self._busy_ordinary < self.max_workers:
-            for lane in self._lanes[1:]:
-                if lane:
-                    return lane.popleft(), True
-        return None
-
-    def _next(self) -> tuple[_Task, bool] | None:
+    def _next(self) -> _Task | None:
         with self._lock:
-            while (taken := self._take()) is None:
-                if self._shutdown and not self._queued():
+            while not self._queued():
+                if self._shutdown:
                     return None
                 self._free += 1
                 self._work.wait()
+            task = next(lane for lane in self._lanes if lane).popleft()
             self._busy += 1
-            self._busy_ordinary += taken[1]
             self._room.notify()
-            return taken
+            return task
 
-    def _worker(self) -> None:
-        while (taken := self._next()) is not None:
-            task, ordinary = taken
+    def _run(self) -> None:
+        while (task := self._next()) is not None:
+            self._current.task = task
             try:
+                if task.lane is Lane.ACKED:
+                    self.hold_work_slot()
                 task.run()
             finally:
+                self._current.task = None
                 with self._lock:
+                    self._release_slot(task)
                     self._busy -= 1
-                    self._busy_ordinary -= ordinary
                     if not self._busy and not self._queued():
                         self._idle.notify_all()
 
 
+class GatedAck(Ack):
+    """Bolt's `ack()`, after which the listener waits for a work slot of `executor`."""
+
+    def __init__(self, executor: ListenerExecutor) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._executor = executor
+
+    def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        response = super().__call__(*args, **kwargs)
+        self._executor.hold_work_slot()
+        return response
+
+
 class _Task:
-    __slots__ = ("call", "context", "future")
+    __slots__ = ("call", "context", "future", "holds_slot", "lane")
 
     def __init__(
-        self, future: Future[Any], context: contextvars.Context, call: Callable[[], Any]
+        self,
+        future: Future[Any],
+        context: contextvars.Context,
+        call: Callable[[], Any],
+        lane: Lane,
     ) -> None:
         self.future = future
         self.context = context
         self.call = call
+        self.lane = lane
+        self.holds_slot = False
 
     def run(self) -> None:
         if not self.future.set_running_or_notify_cancel():

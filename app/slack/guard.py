@@ -8,7 +8,8 @@ hash + submitted values, action_ts, trigger_id. Admission is one statement on co
 of its own (`Database.admission`), so an ack costs the signature check and one insert.
 
 Slash commands, shortcuts and button presses then run in the listener pool's urgent lane
-(`Lane`): the modal they may open must reach Slack within its trigger id's 3 s.
+(`Lane`): the modal they may open must reach Slack within its trigger id's 3 s. Each
+listener's `ack()` is a `GatedAck`: after it, the listener waits for a work slot.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.logging import get_logger
 from app.metrics import Metrics
-from app.slack.executor import Lane, mark_lane
+from app.slack.executor import GatedAck, Lane, ListenerExecutor, mark_lane
 from app.store.idempotency import Admission, RequestLedger
 
 log = get_logger(__name__)
@@ -81,12 +82,16 @@ def signature_key(request: BoltRequest) -> str | None:
     return f"sig:{timestamp}:{signature}" if signature else None
 
 
-def install(app: App, ledger: RequestLedger, metrics: Metrics) -> None:
+def install(
+    app: App, ledger: RequestLedger, metrics: Metrics, executor: ListenerExecutor | None = None
+) -> None:
     def guard(
         request: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]
     ) -> BoltResponse:
         delivery = delivery_key(body) if isinstance(body, dict) else None
         mark_lane(lane(body))
+        if executor is not None:
+            request.context["ack"] = GatedAck(executor)
         try:
             admission = ledger.admit(signature_key(request), delivery)
         except SQLAlchemyError as error:

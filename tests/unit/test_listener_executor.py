@@ -1,23 +1,20 @@
-"""The listener pool: bounded threads, accepted work kept, urgent work first, back-pressure."""
+"""The listener pool: bounded threads, accepted work kept, acks before work, back-pressure."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 
 import pytest
 
 from app.metrics import Metrics
-from app.slack.executor import Lane, ListenerExecutor, mark_lane
-
-
-def _listener_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("listener-")]
+from app.slack.executor import GatedAck, Lane, ListenerExecutor, mark_lane
 
 
 @pytest.fixture
 def pool() -> ListenerExecutor:
-    return ListenerExecutor(max_workers=2, max_queue=4, urgent_reserve=0)
+    return ListenerExecutor(max_threads=2, max_work=2, max_queue=4)
 
 
 def _block(pool: ListenerExecutor, release: threading.Event, count: int) -> list[Future[None]]:
@@ -33,52 +30,87 @@ def _block(pool: ListenerExecutor, release: threading.Event, count: int) -> list
     return futures
 
 
+def _submit_in(pool: ListenerExecutor, lane: Lane, fn: Callable[[], object]) -> Future[object]:
+    mark_lane(lane)
+    try:
+        return pool.submit(fn)
+    finally:
+        mark_lane(Lane.ACK)
+
+
 def test_threads_are_bounded_and_accepted_work_waits_in_the_queue(pool: ListenerExecutor) -> None:
-    before = len(_listener_threads())
     release = threading.Event()
     _block(pool, release, 2)
     done: list[int] = []
     queued = [pool.submit(done.append, n) for n in range(4)]
-    assert pool.busy == 2
-    assert pool.queued == 4
-    assert len(_listener_threads()) - before == 2
+    assert (pool.busy, pool.queued, pool.threads) == (2, 4, 2)
     release.set()
     assert pool.wait_idle(10)
     assert sorted(done) == [0, 1, 2, 3]
     assert all(f.done() for f in queued)
+    assert pool.threads == 2
     pool.shutdown()
 
 
-def test_urgent_work_is_taken_before_queued_ordinary_work(pool: ListenerExecutor) -> None:
+def test_commands_then_submissions_then_events(pool: ListenerExecutor) -> None:
     release = threading.Event()
     _block(pool, release, 2)
     order: list[str] = []
     for name, lane in (("event", Lane.ACKED), ("submission", Lane.ACK), ("command", Lane.URGENT)):
-        mark_lane(lane)
-        pool.submit(order.append, name)
-    mark_lane(Lane.ACK)
+        _submit_in(pool, lane, lambda name=name: order.append(name))  # type: ignore[misc]
     release.set()
     assert pool.wait_idle(10)
     assert order == ["command", "submission", "event"]
     pool.shutdown()
 
 
-def test_urgent_work_has_threads_of_its_own_when_ordinary_work_fills_the_pool() -> None:
-    pool = ListenerExecutor(max_workers=2, max_queue=8, urgent_reserve=1)
+def _until(condition: Callable[[], bool]) -> None:
+    done = threading.Event()
+    for _ in range(500):
+        if condition():
+            return
+        done.wait(0.01)
+
+
+def test_acks_are_not_held_back_by_work_after_other_acks() -> None:
+    pool = ListenerExecutor(max_threads=4, max_work=1, max_queue=8)
     release = threading.Event()
-    _block(pool, release, 2)
-    ordinary = pool.submit(lambda: "ordinary")
-    mark_lane(Lane.URGENT)
-    try:
-        urgent = pool.submit(lambda: "urgent")
-    finally:
-        mark_lane(Lane.ACK)
-    assert urgent.result(10) == "urgent"
-    assert not ordinary.done(), "ordinary work waits for one of the ordinary workers"
-    assert pool.threads == 3
+    acks = {"first": GatedAck(pool), "second": GatedAck(pool)}
+    worked: list[str] = []
+
+    def listener(name: str) -> None:
+        acks[name]()
+        worked.append(name)
+        if name == "first":
+            release.wait(10)
+
+    first = _submit_in(pool, Lane.URGENT, lambda: listener("first"))
+    second = _submit_in(pool, Lane.URGENT, lambda: listener("second"))
+    _until(lambda: pool.waiting_for_work_slot == 1)
+    # The second listener acked while the first held the only work slot; its work waits.
+    assert acks["second"].response is not None
+    assert (pool.working, pool.waiting_for_work_slot) == (1, 1)
+    assert worked == ["first"]
+    assert not second.done()
     release.set()
-    assert ordinary.result(10) == "ordinary"
-    assert pool.threads == 3
+    first.result(10)
+    second.result(10)
+    assert worked == ["first", "second"]
+    assert pool.working == 0
+    pool.shutdown()
+
+
+def test_event_work_takes_a_slot_before_it_starts() -> None:
+    pool = ListenerExecutor(max_threads=4, max_work=1, max_queue=8)
+    release = threading.Event()
+    holder = pool.submit(lambda: (GatedAck(pool)(), release.wait(10)))
+    event = _submit_in(pool, Lane.ACKED, lambda: "event done")
+    _until(lambda: pool.waiting_for_work_slot == 1)
+    assert pool.waiting_for_work_slot == 1
+    assert not event.done()
+    release.set()
+    holder.result(10)
+    assert event.result(10) == "event done"
     pool.shutdown()
 
 
@@ -124,16 +156,18 @@ def test_errors_reach_the_future_and_shutdown_finishes_queued_work(
         pool.submit(lambda: None)
 
 
-def test_metrics_show_queue_depth_and_busy_workers(pool: ListenerExecutor) -> None:
+def test_metrics_show_the_queue_threads_and_work_slots(pool: ListenerExecutor) -> None:
     metrics = Metrics()
-    metrics.watch_listeners(lambda: pool.queued, lambda: pool.busy)
+    metrics.watch_listeners(pool)
     release = threading.Event()
     _block(pool, release, 2)
     for _ in range(3):
         pool.submit(lambda: None)
     text = metrics.render().decode()
     assert "firebreak_listener_queue_depth 3.0" in text
-    assert "firebreak_listener_busy_workers 2.0" in text
+    assert "firebreak_listener_busy_threads 2.0" in text
+    assert "firebreak_listener_busy_workers 0.0" in text
+    assert "firebreak_listener_waiting_for_worker 0.0" in text
     release.set()
     assert pool.wait_idle(10)
     assert "firebreak_listener_queue_depth 0.0" in metrics.render().decode()
