@@ -39,6 +39,10 @@ class SeverityLevel(BaseModel):
     update_minutes: int = Field(ge=0, le=24 * 60)
 
 
+# Work after acks at one time on SQLite: one writer, and every listener thread running
+# competes with the acks for the interpreter.
+SQLITE_WORK_SLOTS = 8
+
 # Each role is a select on the incident card, five to a row; Slack allows 50 blocks.
 MAX_ROLES = 20
 
@@ -143,11 +147,13 @@ class Settings(BaseSettings):
     readiness_cache_seconds: float = Field(default=5, ge=0, le=300)
 
     # Listeners (each acks, then does its work) run on at most `listener_threads`
-    # threads, and at most `listener_workers` of them work after their ack at a time;
-    # requests beyond the threads wait in a queue of `listener_queue`, and when that is
-    # full the HTTP threads wait too (see docs/scaling.md).
+    # threads, and at most `listener_workers` of them work after their ack at a time
+    # (default: the PostgreSQL pool, pool size + overflow; 8 on SQLite, whose single
+    # writer serves one transaction at a time). Requests beyond the threads wait in a
+    # queue of `listener_queue`; when that is full the HTTP threads wait too (see
+    # docs/scaling.md).
     listener_threads: int = Field(default=256, ge=1, le=4096)
-    listener_workers: int = Field(default=32, ge=1, le=1024)
+    listener_workers: int | None = Field(default=None, ge=1, le=1024)
     listener_queue: int = Field(default=1024, ge=1, le=100_000)
     # PostgreSQL connections per replica: the pool the listeners, provisioning and the
     # scheduler share, and a small one of its own for admitting requests before their ack
@@ -224,6 +230,15 @@ class Settings(BaseSettings):
             if level.name.upper() == name.upper():
                 return level
         raise KeyError(name)
+
+    @property
+    def work_slots(self) -> int:
+        """Listeners working after their ack at one time (see `listener_workers`)."""
+        if self.listener_workers is not None:
+            return self.listener_workers
+        if self.database_url.startswith("sqlite"):
+            return SQLITE_WORK_SLOTS
+        return self.db_pool_size + self.db_max_overflow
 
     @property
     def socket_mode(self) -> bool:

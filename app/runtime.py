@@ -92,7 +92,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     # with lanes (commands and buttons first), work after the ack bounded by slots; see
     # docs/scaling.md.
     executor = ListenerExecutor(
-        settings.listener_threads, settings.listener_workers, settings.listener_queue
+        settings.listener_threads, settings.work_slots, settings.listener_queue
     )
     metrics.watch_listeners(executor)
     bolt = create_bolt_app(settings, services, client, executor)

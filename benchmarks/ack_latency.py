@@ -207,6 +207,13 @@ def main(argv: list[str] | None = None) -> None:
         "(default: the settings' defaults)",
     )
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="another server setting, e.g. --set listener_workers=8 (repeatable)",
+    )
+    parser.add_argument(
         "--mix",
         type=parse_mix,
         default=DEFAULT_MIX,
@@ -221,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         options.database_url,
         http_threads=options.http_threads,
         replicas=options.replicas,
-        settings=pool_settings(options.pool_size),
+        settings={**pool_settings(options.pool_size), **dict(f.split("=", 1) for f in options.set)},
     ) as app:
         incidents = _seed(app)
         app.emu.reset_calls()
@@ -262,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
             if options.pool_size
             else "default",
             "HTTP threads": options.http_threads,
+            "other settings": ", ".join(options.set) or "none",
         },
     )
     rows: list[list[object]] = []

@@ -84,8 +84,8 @@ def test_acks_are_not_held_back_by_work_after_other_acks() -> None:
         if name == "first":
             release.wait(10)
 
-    first = _submit_in(pool, Lane.URGENT, lambda: listener("first"))
-    second = _submit_in(pool, Lane.URGENT, lambda: listener("second"))
+    first = _submit_in(pool, Lane.ACK, lambda: listener("first"))
+    second = _submit_in(pool, Lane.ACK, lambda: listener("second"))
     _until(lambda: pool.waiting_for_work_slot == 1)
     # The second listener acked while the first held the only work slot; its work waits.
     assert acks["second"].response is not None
@@ -171,4 +171,31 @@ def test_metrics_show_the_queue_threads_and_work_slots(pool: ListenerExecutor) -
     release.set()
     assert pool.wait_idle(10)
     assert "firebreak_listener_queue_depth 0.0" in metrics.render().decode()
+    pool.shutdown()
+
+
+def test_urgent_work_goes_first_and_has_slots_of_its_own() -> None:
+    pool = ListenerExecutor(max_threads=8, max_work=1, max_queue=8)
+    assert pool.urgent_extra == 1
+    release = threading.Event()
+    order: list[str] = []
+
+    def listener(name: str, hold: bool = False) -> None:
+        GatedAck(pool)()
+        order.append(name)
+        if hold:
+            release.wait(10)
+
+    first = pool.submit(listener, "submission 1", True)
+    _until(lambda: pool.working == 1)
+    second = pool.submit(listener, "submission 2")
+    _until(lambda: pool.waiting_for_work_slot == 1)
+    command = _submit_in(pool, Lane.URGENT, lambda: listener("command"))
+    # The only ordinary slot is taken; the command uses the urgent one and does not wait.
+    assert command.result(10) is None
+    assert order == ["submission 1", "command"]
+    release.set()
+    for future in (first, second):
+        future.result(10)
+    assert order == ["submission 1", "command", "submission 2"]
     pool.shutdown()
