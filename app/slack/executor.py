@@ -64,15 +64,12 @@ class ListenerExecutor(Executor):
             raise ValueError("max_threads, max_work and max_queue must be at least 1")
         self.max_threads = max_threads
         self.max_work = max_work
-        self.urgent_extra = max(1, max_work // 4)
         self.max_queue = max_queue
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # a task arrived, or shutdown
         self._room = threading.Condition(self._lock)  # the queue has room
         self._idle = threading.Condition(self._lock)  # nothing queued or running
         self._slot = threading.Condition(self._lock)  # a work slot is free
-        self._urgent_slot = threading.Condition(self._lock)  # ... for an urgent listener
-        self._urgent_waiting = 0
         self._lanes: tuple[deque[_Task], ...] = tuple(deque() for _ in Lane)
         self._threads: list[threading.Thread] = []
         self._current = threading.local()
@@ -160,35 +157,25 @@ class ListenerExecutor(Executor):
         until the listener returns. Elsewhere (Bolt acking an event on the HTTP thread,
         a second ack) it does nothing.
 
-        Urgent listeners (a command's `views.open`, due within its trigger's 3 s) are
-        served first and may use `urgent_extra` slots beyond `max_work`.
+        Commands, shortcuts and buttons are not held back: their work is a `views.open`
+        due within the trigger's 3 s, or a reply someone is watching for, and a few
+        Slack calls at most; the threads bound them.
         """
         task: _Task | None = getattr(self._current, "task", None)
-        if task is None or task.holds_slot:
+        if task is None or task.holds_slot or task.lane is Lane.URGENT:
             return
-        urgent = task.lane is Lane.URGENT
         with self._lock:
             self._waiting_for_slot += 1
-            self._urgent_waiting += urgent
-            while not self._slot_free(urgent):
-                (self._urgent_slot if urgent else self._slot).wait()
+            while self._working >= self.max_work:
+                self._slot.wait()
             self._waiting_for_slot -= 1
-            self._urgent_waiting -= urgent
             self._working += 1
         task.holds_slot = True
-
-    def _slot_free(self, urgent: bool) -> bool:
-        if urgent:
-            return self._working < self.max_work + self.urgent_extra
-        return self._working < self.max_work and not self._urgent_waiting
 
     def _release_slot(self, task: _Task) -> None:
         if task.holds_slot:
             self._working -= 1
-            if self._urgent_waiting:
-                self._urgent_slot.notify()
-            else:
-                self._slot.notify()
+            self._slot.notify()
 
     # ---------------------------------------------------------------- threads
 
