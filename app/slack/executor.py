@@ -49,8 +49,9 @@ class ListenerExecutor(Executor):
     requests' work. After its ack (`GatedAck`) it waits for one of `max_work` work
     slots: the Slack calls and transactions that follow run at most `max_work` at a
     time, and the rest wait without competing for the interpreter, the database pool or
-    Slack's rate limits. Event listeners, acked by Bolt before they queue, take a slot
-    before they start.
+    Slack's rate limits. Commands, shortcuts and buttons have as many slots again of
+    their own, so their modal or reply never waits behind declarations. Event
+    listeners, acked by Bolt before they queue, take a slot before they start.
 
     Accepted work is never dropped. When every thread is busy, requests wait in a queue
     of `max_queue`; when that is full, `submit` blocks the HTTP thread that calls it
@@ -69,13 +70,14 @@ class ListenerExecutor(Executor):
         self._work = threading.Condition(self._lock)  # a task arrived, or shutdown
         self._room = threading.Condition(self._lock)  # the queue has room
         self._idle = threading.Condition(self._lock)  # nothing queued or running
-        self._slot = threading.Condition(self._lock)  # a work slot is free
+        # A work slot is free: [0] for ordinary listeners, [1] for urgent ones.
+        self._slots = (threading.Condition(self._lock), threading.Condition(self._lock))
         self._lanes: tuple[deque[_Task], ...] = tuple(deque() for _ in Lane)
         self._threads: list[threading.Thread] = []
         self._current = threading.local()
         self._free = 0  # threads waiting for a task and not yet woken
         self._busy = 0
-        self._working = 0
+        self._working = [0, 0]
         self._waiting_for_slot = 0
         self._shutdown = False
 
@@ -97,7 +99,7 @@ class ListenerExecutor(Executor):
     def working(self) -> int:
         """Listeners past their ack holding a work slot."""
         with self._lock:
-            return self._working
+            return sum(self._working)
 
     @property
     def waiting_for_work_slot(self) -> int:
@@ -157,25 +159,27 @@ class ListenerExecutor(Executor):
         until the listener returns. Elsewhere (Bolt acking an event on the HTTP thread,
         a second ack) it does nothing.
 
-        Commands, shortcuts and buttons are not held back: their work is a `views.open`
-        due within the trigger's 3 s, or a reply someone is watching for, and a few
-        Slack calls at most; the threads bound them.
+        Commands, shortcuts and buttons have `max_work` slots of their own: their work is
+        a `views.open` due within the trigger's 3 s, or a reply someone is watching for,
+        and must not wait for declarations to finish talking to Slack.
         """
         task: _Task | None = getattr(self._current, "task", None)
-        if task is None or task.holds_slot or task.lane is Lane.URGENT:
+        if task is None or task.holds_slot:
             return
+        urgent = int(task.lane is Lane.URGENT)
         with self._lock:
             self._waiting_for_slot += 1
-            while self._working >= self.max_work:
-                self._slot.wait()
+            while self._working[urgent] >= self.max_work:
+                self._slots[urgent].wait()
             self._waiting_for_slot -= 1
-            self._working += 1
+            self._working[urgent] += 1
         task.holds_slot = True
 
     def _release_slot(self, task: _Task) -> None:
         if task.holds_slot:
-            self._working -= 1
-            self._slot.notify()
+            urgent = int(task.lane is Lane.URGENT)
+            self._working[urgent] -= 1
+            self._slots[urgent].notify()
 
     # ---------------------------------------------------------------- threads
 

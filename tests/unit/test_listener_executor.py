@@ -174,7 +174,7 @@ def test_metrics_show_the_queue_threads_and_work_slots(pool: ListenerExecutor) -
     pool.shutdown()
 
 
-def test_commands_and_buttons_are_not_held_back_after_their_ack() -> None:
+def test_commands_and_buttons_have_work_slots_of_their_own() -> None:
     pool = ListenerExecutor(max_threads=8, max_work=1, max_queue=8)
     release = threading.Event()
     order: list[str] = []
@@ -190,11 +190,21 @@ def test_commands_and_buttons_are_not_held_back_after_their_ack() -> None:
     second = pool.submit(listener, "submission 2")
     _until(lambda: pool.waiting_for_work_slot == 1)
     command = _submit_in(pool, Lane.URGENT, lambda: listener("command", False))
-    # The only work slot is taken and a submission waits for it; the command does not.
+    # The only ordinary slot is taken and a submission waits for it; the command does not.
     assert command.result(10) is None
     assert order == ["submission 1", "command"]
     release.set()
     for future in (first, second):
         future.result(10)
     assert order == ["submission 1", "command", "submission 2"]
+    # Commands are bounded too: a second one waits while the first holds their slot.
+    release.clear()
+    busy = _submit_in(pool, Lane.URGENT, lambda: listener("command 2", True))
+    _until(lambda: pool.working == 1)
+    third = _submit_in(pool, Lane.URGENT, lambda: listener("command 3"))
+    _until(lambda: pool.waiting_for_work_slot == 1)
+    assert not third.done()
+    release.set()
+    busy.result(10)
+    assert third.result(10) is None
     pool.shutdown()
