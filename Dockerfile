@@ -31,7 +31,7 @@ ENV DATABASE_URL=sqlite:////data/firebreak.db
 
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('FIREBREAK_HTTP_PORT', '3000'), timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('FIREBREAK_ADMIN_PORT', '3001'), timeout=4)"]
 
 ENTRYPOINT ["python", "-m", "app"]
 CMD ["serve"]

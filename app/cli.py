@@ -47,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--http", action="store_true", help="serve HTTP even with SLACK_APP_TOKEN")
     serve.add_argument("--host", help="HTTP listen address (default FIREBREAK_HTTP_HOST)")
     serve.add_argument("--port", type=int, help="HTTP port (default FIREBREAK_HTTP_PORT)")
+    serve.add_argument(
+        "--admin-port",
+        type=int,
+        help="port of /healthz, /readyz, /metrics (default FIREBREAK_ADMIN_PORT)",
+    )
     serve.set_defaults(run=_serve)
 
     export = commands.add_parser("export", help="print an incident's postmortem")
@@ -108,17 +113,38 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     from app.server import HttpServer
 
-    # HTTP serves Slack's requests in HTTP mode and, in both modes, /healthz, /readyz and
-    # /metrics (the container's health check).
-    server = HttpServer(
-        runtime.web,
-        host=args.host or settings.http_host,
-        port=args.port or settings.http_port,
-        threads=settings.http_threads,
-        max_body_bytes=settings.max_body_bytes,
-    )
-    server.start()
-    log.info("serving_http", url=server.url, slack_requests=http)
+    # Health, readiness and metrics have their own listener in both modes (the container's
+    # health check); the public port exists in HTTP mode, and in Socket Mode when it serves
+    # pages for people outside Slack (the status page).
+    public = http or runtime.web.has_public_pages
+    servers = [
+        HttpServer(
+            runtime.web.admin,
+            host=settings.admin_host,
+            port=args.admin_port or settings.admin_port,
+            threads=2,
+            max_body_bytes=1024,
+            connection_limit=100,
+            channel_timeout=settings.http_channel_timeout,
+        )
+    ]
+    if public:
+        servers.append(
+            HttpServer(
+                runtime.web,
+                host=args.host or settings.http_host,
+                port=args.port or settings.http_port,
+                threads=settings.http_threads,
+                max_body_bytes=settings.max_body_bytes,
+                connection_limit=settings.http_connection_limit,
+                channel_timeout=settings.http_channel_timeout,
+            )
+        )
+    for server in servers:
+        server.start()
+    log.info("serving_admin", url=servers[0].url)
+    if public:
+        log.info("serving_http", url=servers[1].url)
     runtime.start_maintenance()
     if http:
         stop.wait()
@@ -131,7 +157,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         log.info("serving_socket_mode")
         stop.wait()
         handler.close()  # type: ignore[no-untyped-call]
-    server.stop()
+    for server in servers:
+        server.stop()
     runtime.close()
     log.info("stopped")
     return 0

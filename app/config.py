@@ -8,6 +8,7 @@ working directory is read too.
 from __future__ import annotations
 
 import json
+import string
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -81,6 +82,8 @@ _HINTS = {
     "FIREBREAK_SEVERITIES": 'a JSON list such as [{"name": "SEV1", "description": "Critical", '
     '"update_minutes": 15}]',
     "FIREBREAK_ROLES": "a comma-separated list of role names, e.g. commander,comms,scribe",
+    "FIREBREAK_STATUS_PAGE": "on or off",
+    "FIREBREAK_STATUS_URL": "the page's public address, e.g. https://status.example.com/status",
 }
 
 
@@ -116,6 +119,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url"),
         pattern=r"^https?://[^\s]+/$",
     )
+    # How long one Web API call may take before it counts as failed (and is retried).
+    slack_timeout_seconds: int = Field(default=10, ge=1, le=60)
     database_url: str = Field(
         default="sqlite:///firebreak.db",
         validation_alias=AliasChoices("DATABASE_URL", "database_url"),
@@ -136,6 +141,16 @@ class Settings(BaseSettings):
     # setting one up holds a lease that lapses this long after its last step.
     resume_interval_seconds: float = Field(default=60, gt=0, le=3600)
     setup_lease_seconds: float = Field(default=30, gt=0, le=3600)
+    # A channel's member list is trusted this long to let a member act without asking
+    # Slack before the ack; a non-member is always checked afresh. 0 asks every time.
+    membership_cache_seconds: float = Field(default=10, ge=0, le=300)
+    # How often pending Slack effects (retries, and work a killed replica left) are swept.
+    effects_interval_seconds: float = Field(default=2, gt=0, le=600)
+    # A replica carrying out an effect renews its lease every third of this; if it dies,
+    # another replica takes the effect over after at most this long.
+    effects_lease_seconds: float = Field(default=15, ge=0.3, le=3600)
+    # How often open incidents' card, topic and announcement are compared with Slack.
+    reconcile_interval_seconds: float = Field(default=300, gt=0, le=86400)
 
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
@@ -143,8 +158,38 @@ class Settings(BaseSettings):
     http_port: int = Field(default=3000, ge=1, le=65535)
     http_threads: int = Field(default=8, ge=1, le=256)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Open connections waitress accepts (its default, 100, is what 101 slow clients take):
+    # each costs a file descriptor and a few KiB, so keep it under `ulimit -n`.
+    http_connection_limit: int = Field(default=1000, ge=10, le=100_000)
+    # A connection that sends nothing this long is closed (waitress: 120 s). Slack sends a
+    # whole request at once; only a stalled or hostile client waits this long.
+    http_channel_timeout: float = Field(default=30, ge=1, le=600)
+    # /healthz, /readyz and /metrics listen here, apart from Slack's port, on loopback
+    # unless told otherwise (a Kubernetes probe needs 0.0.0.0; keep it off the internet).
+    admin_host: str = "127.0.0.1"
+    admin_port: int = Field(default=3001, ge=1, le=65535)
     # /readyz answers from a probe at most this old (0: probe on every request).
     readiness_cache_seconds: float = Field(default=5, ge=0, le=300)
+    # A meeting link per incident, e.g. https://meet.example.com/{channel}.
+    bridge_url: str | None = Field(default=None, max_length=500)
+    # Hours after closing before the channel is archived (0: never).
+    archive_after_hours: float = Field(default=24, ge=0, le=24 * 365)
+
+    @field_validator("bridge_url")
+    @classmethod
+    def _check_bridge_url(cls, template: str | None) -> str | None:
+        if not template:
+            return None
+        return check_bridge_template(template)
+
+    # The public status page (/status), off unless asked for.
+    status_page: bool = False
+    status_title: str = Field(default="Service status", min_length=1, max_length=100)
+    # Where readers find the page; stakeholder updates published to it link there.
+    status_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    # The page is rebuilt from the database at most this often, and only re-rendered when
+    # what it shows changed (0: check on every request).
+    status_cache_seconds: float = Field(default=2, ge=0, le=300)
 
     # Listeners (each acks, then does its work) run on at most `listener_threads`
     # threads, and at most `listener_workers` of them work after their ack at a time
@@ -255,6 +300,24 @@ class Settings(BaseSettings):
             if getattr(self, name) is None:
                 env = env_name(name)
                 raise ConfigError(f"{env} is not set: set it to {_HINTS[env]}")
+
+
+BRIDGE_PLACEHOLDERS = ("channel", "number", "reference")
+
+
+def check_bridge_template(template: str) -> str:
+    """An http(s) URL whose only placeholders are {channel}, {number} and {reference}."""
+    if not template.startswith(("https://", "http://")):
+        raise ValueError("must start with https:// or http://")
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as error:
+        raise ValueError(f"not a valid template ({error})") from None
+    allowed = ", ".join("{" + name + "}" for name in BRIDGE_PLACEHOLDERS)
+    for name in fields:
+        if name not in BRIDGE_PLACEHOLDERS:
+            raise ValueError(f"unknown placeholder {{{name}}}; use {allowed}")
+    return template
 
 
 def _check_prefix(value: SecretStr | None, prefix: str, env: str) -> None:

@@ -22,6 +22,14 @@ REDACTED = "[redacted]"
 # Slack token shapes: bot, user, app-level, refresh and configuration tokens.
 _TOKEN_PATTERN = re.compile(r"\bx(?:ox[abeprs]|app)-[A-Za-z0-9-]+")
 _SECRET_KEYS = re.compile(r"token|secret|password|authorization|signature", re.IGNORECASE)
+# A value longer than this is cut: one request must not be able to write megabytes of log.
+MAX_VALUE_CHARS = 2000
+# Tracebacks are longer, and only our own code raises them.
+MAX_EXCEPTION_CHARS = 20_000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Bolt logs an unverified request's whole body at INFO from this logger, whatever its
+# parent's level; app/web.py refuses such requests itself with one fixed line.
+BOLT_VERIFICATION_LOGGER = "slack_bolt.RequestVerification"
 
 
 class SecretRedactor:
@@ -50,6 +58,58 @@ class SecretRedactor:
         return _TOKEN_PATTERN.sub(REDACTED, text)
 
 
+def cap_text(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…[{len(text) - limit} more characters]"
+
+
+def escape_control(text: str) -> str:
+    """Newlines and other control characters as visible escapes, so a value forges no line."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
+
+
+def cap_values(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
+    """Cut every string value (the event text included) to a bounded length."""
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            limit = MAX_EXCEPTION_CHARS if key == "exception" else MAX_VALUE_CHARS
+            event_dict[key] = cap_text(value, limit)
+    return event_dict
+
+
+def escape_values(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
+    """Console lines only (JSON escapes for itself): no value may start a new line.
+
+    A traceback keeps its lines; they come from our code, not from a sender.
+    """
+    for key, value in event_dict.items():
+        if key == "exception":
+            continue
+        text = value if isinstance(value, str) else None
+        if text is None and not isinstance(value, int | float | bool | type(None)):
+            text = repr(value)
+        if text is not None:
+            event_dict[key] = escape_control(text)
+    return event_dict
+
+
+class _DropAll(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+def silence_bolt_body_logging() -> None:
+    """Drop Bolt's `Invalid request signature … body: <body>` lines (idempotent).
+
+    A filter, not a level: Bolt resets this logger's level from the root when it builds
+    the middleware.
+    """
+    logger = logging.getLogger(BOLT_VERIFICATION_LOGGER)
+    if not any(isinstance(item, _DropAll) for item in logger.filters):
+        logger.addFilter(_DropAll())
+
+
 def configure_logging(
     log_format: LogFormat = LogFormat.AUTO,
     level: str = "INFO",
@@ -73,7 +133,9 @@ def configure_logging(
         else structlog.dev.ConsoleRenderer(colors=getattr(stream, "isatty", lambda: False)())
     )
     # Tracebacks are rendered to text before redaction so that the redactor sees them too.
-    tail: list[Processor] = [structlog.processors.format_exc_info, redactor]
+    tail: list[Processor] = [structlog.processors.format_exc_info, redactor, cap_values]
+    if not as_json:
+        tail.append(escape_values)
 
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -90,6 +152,7 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    silence_bolt_body_logging()
     # Third-party chatter stays at WARNING unless the operator asks for DEBUG.
     quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
     for name in ("slack_bolt", "slack_sdk", "sqlalchemy", "apscheduler", "waitress", "alembic"):
@@ -114,7 +177,10 @@ __all__ = [
     "REDACTED",
     "SecretRedactor",
     "bind_request",
+    "cap_text",
     "clear_request",
     "configure_logging",
+    "escape_control",
     "get_logger",
+    "silence_bolt_body_logging",
 ]

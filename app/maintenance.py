@@ -1,26 +1,40 @@
-"""Background upkeep: finish interrupted declarations, forget old request records."""
+"""Background upkeep: carry out pending Slack effects, finish interrupted declarations,
+compare what Slack shows with the database, forget old request records."""
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.logging import get_logger
 from app.services import Services
 from app.slack.gateway import SlackCallError
+from app.slack.reconcile import Reconciler
 from app.store.idempotency import RequestLedger
 
 log = get_logger(__name__)
 
 
 class Maintenance:
-    """Runs at start-up, then every `resume_interval_seconds`, on its own thread."""
+    """Runs on its own thread: Slack effects every `effects_interval_seconds`, resuming
+    declarations every `resume_interval_seconds`, reconciling every
+    `reconcile_interval_seconds`."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self.ledger = RequestLedger(services.db)
-        self.interval = services.settings.resume_interval_seconds
+        self.reconciler = Reconciler(services)
+        settings = services.settings
+        self.tick = min(settings.effects_interval_seconds, settings.resume_interval_seconds)
+        self._jobs: list[tuple[float, Callable[[], None]]] = [
+            (settings.effects_interval_seconds, self.deliver_effects),
+            (settings.resume_interval_seconds, self.resume_declarations),
+            (settings.reconcile_interval_seconds, self.reconcile),
+        ]
+        self._next_run = [0.0 for _ in self._jobs]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
 
@@ -34,16 +48,33 @@ class Maintenance:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self.interval)
+            now = time.monotonic()
+            for index, (interval, job) in enumerate(self._jobs):
+                if now >= self._next_run[index]:
+                    self._next_run[index] = now + interval
+                    self._guarded(job)
+            self._stop.wait(self.tick)
 
     def run_once(self) -> None:
+        for _, job in self._jobs:
+            self._guarded(job)
+
+    def _guarded(self, job: Callable[[], None]) -> None:
         try:
-            for result in self.services.provisioner.resume_all():
-                if result.pending:
-                    log.info("declaration_still_pending", pending=result.pending_text())
-            self.ledger.prune()
+            job()
         except (SQLAlchemyError, SlackCallError) as error:
-            log.warning("maintenance_failed", error=type(error).__name__)
+            log.warning("maintenance_failed", job=job.__name__, error=type(error).__name__)
         except Exception:
-            log.exception("maintenance_crashed")
+            log.exception("maintenance_crashed", job=job.__name__)
+
+    def deliver_effects(self) -> None:
+        self.services.notifier.deliver_all_due()
+
+    def resume_declarations(self) -> None:
+        for result in self.services.provisioner.resume_all():
+            if result.pending:
+                log.info("declaration_still_pending", pending=result.pending_text())
+        self.ledger.prune()
+
+    def reconcile(self) -> None:
+        self.reconciler.run()

@@ -28,6 +28,7 @@ DEFAULT_SCHEMA_DIR = ROOT.parent / "shared" / "reference" / "slack"
 EVENT_SCOPES: dict[str, str | None] = {
     "app_home_opened": None,
     "member_joined_channel": "channels:read",
+    "member_left_channel": "channels:read",
     "message.channels": "channels:history",
     "message.groups": "groups:history",
     "pin_added": "pins:read",
@@ -96,9 +97,30 @@ def code_problems(manifest: dict[str, Any], methods: set[str] | None = None) -> 
             used.add(needed)
             if needed not in scopes:
                 problems.append(f"event {event} needs {needed}")
-    if _dig(manifest, ("features", "slash_commands")):
+    problems += _shortcut_problems(manifest)
+    if _dig(manifest, ("features", "slash_commands")) or _dig(manifest, ("features", "shortcuts")):
         used.add("commands")
+        if "commands" not in scopes:
+            problems.append("slash commands and shortcuts need the commands scope")
     problems += [f"scope {scope} is declared but nothing uses it" for scope in scopes - used]
+    return problems
+
+
+def _shortcut_problems(manifest: dict[str, Any]) -> list[str]:
+    """Each shortcut the listeners handle is declared with its type, and no other."""
+    from app.slack.blocks import SHORTCUTS
+
+    declared = {
+        str(item.get("callback_id")): str(item.get("type"))
+        for item in _dig(manifest, ("features", "shortcuts")) or []
+        if isinstance(item, dict)
+    }
+    problems = [
+        f"shortcut {callback_id} ({kind}) is handled but not declared"
+        for callback_id, kind in SHORTCUTS.items()
+        if declared.get(callback_id) != kind
+    ]
+    problems += [f"shortcut {c} has no listener" for c in declared if c not in SHORTCUTS]
     return problems
 
 

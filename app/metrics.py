@@ -12,6 +12,23 @@ from prometheus_client.registry import Collector
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
+class _PendingEffects(Collector):
+    """Slack work recorded and not yet carried out, read from the database at scrape."""
+
+    def __init__(self, count: Callable[[], int]) -> None:
+        self._count = count
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "firebreak_slack_effects_pending", "Slack effects recorded and not yet carried out"
+        )
+        try:
+            family.add_metric([], self._count())
+        except Exception:
+            return
+        yield family
+
+
 class _OpenIncidents(Collector):
     """Read at scrape time, so every replica reports the shared database's truth."""
 
@@ -119,11 +136,27 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.slack_effects = Counter(
+            "firebreak_slack_effects",
+            "Slack effects of committed changes by kind and outcome (done, retried, failed)",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.reconcile_repairs = Counter(
+            "firebreak_reconcile_repairs",
+            "Slack surfaces found out of date with the database and redrawn, by surface",
+            ["surface"],
+            registry=self.registry,
+        )
+
     def watch_open_incidents(self, count: Callable[[], dict[str, int]]) -> None:
         self.registry.register(_OpenIncidents(count))
 
     def watch_listeners(self, pool: ListenerPool) -> None:
         self.registry.register(_Listeners(pool))
+
+    def watch_pending_effects(self, count: Callable[[], int]) -> None:
+        self.registry.register(_PendingEffects(count))
 
     def observe_slack_call(self, method: str, error: str | None, seconds: float) -> None:
         """The gateway's `observer` hook."""

@@ -16,6 +16,7 @@ from app.services import Services
 from app.slack.bolt_app import create_bolt_app
 from app.slack.executor import ListenerExecutor
 from app.slack.gateway import SlackGateway, create_web_client
+from app.slack.identity import BotIdentity
 from app.store.database import Database
 from app.store.types import utcnow
 from app.web import FirebreakWeb
@@ -28,6 +29,7 @@ class Runtime:
     executor: ListenerExecutor
     web: FirebreakWeb
     scheduler: ReminderScheduler
+    identity: BotIdentity
     maintenance: Maintenance | None = None
 
     @property
@@ -55,6 +57,7 @@ class Runtime:
     def close(self, timeout: float = 30.0) -> None:
         """Stop the background work, finish in-flight requests, then let go of the database."""
         self.scheduler.stop()
+        self.identity.stop()
         if self.maintenance is not None:
             self.maintenance.stop(timeout)
         self.executor.wait_idle(timeout)
@@ -79,22 +82,43 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     if migrate:
         db.migrate()
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    client: WebClient = create_web_client(token, settings.slack_api_url)
+    client: WebClient = create_web_client(
+        token, settings.slack_api_url, timeout=settings.slack_timeout_seconds
+    )
     metrics = Metrics()
     slack = SlackGateway(client, observer=metrics.observe_slack_call)
-    services = Services(settings=settings, db=db, slack=slack, metrics=metrics, clock=clock)
-    metrics.watch_open_incidents(services.incidents.open_counts)
-    scheduler = ReminderScheduler(services.reminders, db.engine, clock=clock)
-    services.incidents.schedule = scheduler
-    services.reminders.sink = scheduler
-    services.updates.sink = scheduler
     # Bolt calls a listener, and so its `ack()`, on this pool: bounded threads, a queue
     # with lanes (commands and buttons first), work after the ack bounded by slots; see
-    # docs/scaling.md.
+    # docs/scaling.md. Slack effects queued for the notifier run on it too.
     executor = ListenerExecutor(
         settings.listener_threads, settings.work_slots, settings.listener_queue
     )
     metrics.watch_listeners(executor)
-    bolt = create_bolt_app(settings, services, client, executor)
-    web = FirebreakWeb(bolt, services, accept_slack=settings.slack_signing_secret is not None)
-    return Runtime(services=services, bolt=bolt, executor=executor, web=web, scheduler=scheduler)
+    services = Services(
+        settings=settings,
+        db=db,
+        slack=slack,
+        metrics=metrics,
+        clock=clock,
+        run_later=executor.submit,
+    )
+    metrics.watch_open_incidents(services.incidents.open_counts)
+    metrics.watch_pending_effects(services.notifier.pending_count)
+    scheduler = ReminderScheduler(
+        services.reminders, db.engine, clock=clock, closing=services.closing
+    )
+    services.incidents.schedule = scheduler
+    services.reminders.sink = scheduler
+    services.updates.sink = scheduler
+    identity = BotIdentity(token, settings.slack_api_url)
+    identity.start()
+    bolt = create_bolt_app(settings, services, client, executor, identity)
+    web = FirebreakWeb(bolt, services)
+    return Runtime(
+        services=services,
+        bolt=bolt,
+        executor=executor,
+        web=web,
+        scheduler=scheduler,
+        identity=identity,
+    )

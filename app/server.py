@@ -17,8 +17,21 @@ class HttpServer:
     """
 
     def __init__(
-        self, wsgi_app: Any, *, host: str, port: int, threads: int, max_body_bytes: int
+        self,
+        wsgi_app: Any,
+        *,
+        host: str,
+        port: int,
+        threads: int,
+        max_body_bytes: int,
+        connection_limit: int = 1000,
+        channel_timeout: float = 30,
     ) -> None:
+        # waitress reads a whole request before a thread sees it, so a slow client holds a
+        # connection, not a thread: `connection_limit` (waitress: 100) is what a slowloris
+        # exhausts, and `channel_timeout` closes a connection that sends nothing. A client
+        # trickling a byte at a time still holds one; the buffering reverse proxy HTTP mode
+        # expects (docs/install.md) absorbs those.
         self._server: Any = create_server(
             wsgi_app,
             host=host,
@@ -27,6 +40,9 @@ class HttpServer:
             # The app answers 413 above max_body_bytes; waitress reads up to twice that so
             # the client finishes sending and gets the answer instead of a broken pipe.
             max_request_body_size=max_body_bytes * 2,
+            connection_limit=connection_limit,
+            channel_timeout=channel_timeout,
+            cleanup_interval=max(1, min(30, int(channel_timeout / 3))),
             ident="firebreak",
             clear_untrusted_proxy_headers=True,
         )

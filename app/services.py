@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from app.config import Settings
 from app.incidents.actions import ActionItemService
+from app.incidents.closing import ClosingService
 from app.incidents.provisioning import Provisioner
 from app.incidents.reminders import Clock, ReminderService
 from app.incidents.service import IncidentService
@@ -13,6 +14,7 @@ from app.incidents.timeline import TimelineService
 from app.incidents.updates import UpdateService
 from app.metrics import Metrics
 from app.slack.gateway import SlackGateway
+from app.slack.notifier import Notifier, Submit, run_now
 from app.store.database import Database
 from app.store.types import utcnow
 
@@ -24,16 +26,26 @@ class Services:
     slack: SlackGateway
     metrics: Metrics = field(default_factory=Metrics)
     clock: Clock = utcnow
+    # Where the notifier carries out Slack effects after a commit: the listener pool in a
+    # running app, the caller's own thread in the CLI and the demo.
+    run_later: Submit = run_now
+    notifier: Notifier = field(init=False)
     incidents: IncidentService = field(init=False)
     provisioner: Provisioner = field(init=False)
     timeline: TimelineService = field(init=False)
     actions: ActionItemService = field(init=False)
     reminders: ReminderService = field(init=False)
     updates: UpdateService = field(init=False)
+    closing: ClosingService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.incidents = IncidentService(self.settings, self.db, self.slack, self.clock)
-        self.provisioner = Provisioner(self.settings, self.db, self.slack)
+        self.notifier = Notifier(self.settings, self.db, self.slack, self.metrics, self.run_later)
+        self.incidents = IncidentService(
+            self.settings, self.db, self.slack, self.clock, effects_ready=self.notifier.kick
+        )
+        self.provisioner = Provisioner(
+            self.settings, self.db, self.slack, effects_ready=self.notifier.kick
+        )
         self.timeline = TimelineService(self.db, self.slack, self.clock)
         self.actions = ActionItemService(self.db, self.clock)
         self.reminders = ReminderService(
@@ -43,6 +55,7 @@ class Services:
             self.clock,
             on_update_reminder=self.metrics.reminders_sent.inc,
         )
+        self.closing = ClosingService(self.settings, self.db, self.slack, self.clock)
         self.updates = UpdateService(
-            self.settings, self.db, self.slack, self.incidents, self.clock, self.incidents.schedule
+            self.settings, self.db, self.incidents, self.clock, self.incidents.schedule
         )

@@ -1,21 +1,26 @@
-"""The HTTP front door: Bolt's `/slack/events` plus health, readiness and metrics."""
+"""The HTTP doors: Bolt's `/slack/events` and the status page on the public port; health,
+readiness and metrics apart."""
 
 from __future__ import annotations
 
 import json
+import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App, BoltRequest, BoltResponse
-from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt import App, BoltRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.request.internals import parse_body
+from slack_sdk.signature import SignatureVerifier
 
 from app.logging import clear_request, get_logger
 from app.metrics import CONTENT_TYPE, Metrics, listener_label
 from app.readiness import Readiness, slack_probe
 from app.services import Services
 from app.slack import blocks, update_blocks
+from app.statuspage.pages import StatusPages
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -42,6 +47,15 @@ KNOWN_LISTENERS = frozenset(
         *EVENT_TYPES,
     }
 )
+# Slack's payloads nest about ten levels (rich text in a view's state); a parse deeper than
+# this is refused before it can exhaust the interpreter's recursion limit.
+MAX_JSON_DEPTH = 64
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
+REFUSAL_LOG_SECONDS = 10.0
+# Slack's v0 signatures: "v0=" and a hex SHA-256, for a timestamp within five minutes.
+SIGNATURE_LENGTH = 3 + 64
+SIGNATURE_WINDOW_SECONDS = 5 * 60
+BOLT_PARSE_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
 WsgiApp = Callable[["WSGIEnvironment", "StartResponse"], Iterable[bytes]]
 
 
@@ -53,41 +67,149 @@ def _json(start_response: StartResponse, status: str, payload: dict[str, Any]) -
     return [body]
 
 
-class _MeasuredHandler(SlackRequestHandler):
-    """Bolt's WSGI adapter, counting and timing each request by listener."""
+class SlackDoor:
+    """`/slack/events`: Slack's signature checked here, before Bolt sees a byte of the body.
 
-    def __init__(self, app: App, metrics: Metrics) -> None:
-        super().__init__(app, path=SLACK_PATH)
-        self.metrics = metrics
-
-    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
-        started = time.perf_counter()
-        bolt_request = BoltRequest(
-            body=request.get_body(), query=request.query_string, headers=request.get_headers()
-        )
-        response = self.app.dispatch(bolt_request)
-        # A refused request's body is the sender's word, not Slack's: never a label.
-        label = (
-            "unverified"
-            if response.status == 401
-            else listener_label(bolt_request.body, KNOWN_LISTENERS)
-        )
-        self.metrics.observe_request(label, str(response.status), time.perf_counter() - started)
-        return response
-
-
-class FirebreakWeb:
-    """Routes requests; refuses oversized or unparseable bodies before Bolt sees them.
-
-    `accept_slack` is False in Socket Mode without a signing secret: Slack's requests then
-    arrive over the websocket, and an unsigned HTTP door must not exist.
+    An unsigned body is never parsed, counted under its own labels or logged (Bolt would
+    log it whole); a signed one is parsed with a bounded depth, then handed to Bolt, which
+    checks the signature again.
     """
 
-    def __init__(self, bolt: App, services: Services, *, accept_slack: bool = True) -> None:
-        self.slack = _MeasuredHandler(bolt, services.metrics)
+    def __init__(self, app: App, metrics: Metrics, signing_secret: str) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.verifier = SignatureVerifier(signing_secret)
+        self.refusals = RefusalLog()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        headers = _headers(environ)
+        body, problem = self._verified_text(environ, headers)
+        if body is None:
+            self.refusals.note(problem)
+            self.metrics.observe_request("unverified", "401", time.perf_counter() - started)
+            return _json(start_response, "401 Unauthorized", {"error": "invalid request"})
+        try:
+            parsed = bounded_parse(body, headers.get("content-type"))
+            label = listener_label(parsed, KNOWN_LISTENERS)
+        except (ValueError, RecursionError) as error:
+            return self._malformed(start_response, error, started)
+        try:
+            response = self.app.dispatch(
+                BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=dict(headers))
+            )
+        except BOLT_PARSE_ERRORS as error:
+            # Bolt reads the fields it expects (even in its error handler): a signed body
+            # not shaped like Slack's would otherwise surface as a 500.
+            return self._malformed(start_response, error, started)
+        self.metrics.observe_request(label, str(response.status), time.perf_counter() - started)
+        wsgi = WsgiHttpResponse(
+            status=response.status, headers=response.headers, body=response.body
+        )
+        start_response(wsgi.status, wsgi.get_headers())
+        return wsgi.get_body()
+
+    def _verified_text(
+        self, environ: WSGIEnvironment, headers: dict[str, str]
+    ) -> tuple[str | None, str]:
+        """The body as text when Slack's signature holds, else None and why not.
+
+        The headers are checked first: a request that cannot be Slack's is refused
+        without its body being read or hashed.
+        """
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        if not timestamp or not signature:
+            return None, "unsigned"
+        if not TIMESTAMP.fullmatch(timestamp):
+            return None, "bad_timestamp"
+        if abs(time.time() - int(timestamp)) > SIGNATURE_WINDOW_SECONDS:
+            return None, "stale"
+        if not signature.startswith("v0=") or len(signature) != SIGNATURE_LENGTH:
+            return None, "bad_signature"
+        try:
+            body = _read_body(environ).decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "not_utf8"  # Slack signs UTF-8
+        if not self.verifier.is_valid(body, timestamp, signature):
+            return None, "bad_signature"
+        return body, ""
+
+    def _malformed(
+        self, start_response: StartResponse, error: BaseException, started: float
+    ) -> list[bytes]:
+        log.warning("malformed_request_refused", error=type(error).__name__)
+        self.metrics.observe_request("malformed", "400", time.perf_counter() - started)
+        return _json(start_response, "400 Bad Request", {"error": "malformed request"})
+
+
+class RefusalLog:
+    """One fixed line for refused requests, at most once per `interval` seconds.
+
+    A flood of unsigned requests writes a line every `interval` with counts by reason,
+    not a line each; nothing from the request (body, headers) is ever written.
+    """
+
+    def __init__(self, interval: float = REFUSAL_LOG_SECONDS) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._last = -interval
+
+    def note(self, reason: str) -> None:
+        with self._lock:
+            self._counts[reason] = self._counts.get(reason, 0) + 1
+            now = time.monotonic()
+            if now - self._last < self.interval:
+                return
+            counts, self._counts, self._last = self._counts, {}, now
+        log.warning("unverified_requests_refused", **counts)
+
+
+def bounded_parse(body: str, content_type: str | None) -> Any:
+    """Bolt's own parse of a body, refusing (ValueError) nesting deeper than Slack's."""
+    parsed = parse_body(body, content_type)
+    stack: list[tuple[Any, int]] = [(parsed, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError("nested too deeply")
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return parsed
+
+
+def _read_body(environ: WSGIEnvironment) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    data: bytes = stream.read(_content_length(environ))
+    return data
+
+
+def _headers(environ: WSGIEnvironment) -> dict[str, str]:
+    headers = {
+        key.lower().replace("_", "-"): str(environ[key])
+        for key in ("CONTENT_LENGTH", "CONTENT_TYPE")
+        if key in environ
+    }
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers[key[5:].lower().replace("_", "-")] = str(value)
+    return headers
+
+
+class AdminWeb:
+    """`/healthz`, `/readyz` and `/metrics`, on their own listener (FIREBREAK_ADMIN_PORT).
+
+    Apart from Slack's port so that a flood of slow connections there cannot take the
+    health check down with it, and so that unauthenticated metrics stay off the public
+    interface.
+    """
+
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self.max_body_bytes = services.settings.max_body_bytes
-        self.accept_slack = accept_slack
         settings = services.settings
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         self.readiness = Readiness(
@@ -97,33 +219,13 @@ class FirebreakWeb:
         )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        # Server threads are reused: a refused request must not log the previous one's ids.
         clear_request()
         path = environ.get("PATH_INFO", "")
-        method = environ.get("REQUEST_METHOD", "GET")
-        if method in ("GET", "HEAD"):
+        if environ.get("REQUEST_METHOD", "GET") in ("GET", "HEAD"):
             page = {"/healthz": self.health, "/readyz": self.ready, "/metrics": self.metrics}
             if path in page:
                 return page[path](start_response)
-        if path == SLACK_PATH and self.accept_slack:
-            if method != "POST":
-                return _json(start_response, "405 Method Not Allowed", {"error": "use POST"})
-            if _content_length(environ) > self.max_body_bytes:
-                return _json(
-                    start_response, "413 Content Too Large", {"error": "request body too large"}
-                )
-            return self._slack(environ, start_response)
         return _json(start_response, "404 Not Found", {"error": "not found"})
-
-    def _slack(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        # Bolt parses the body before it checks the signature, and reads fields it expects
-        # (even in its error handler); a body not shaped like Slack's would surface as a 500.
-        try:
-            return self.slack(environ, start_response)
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as error:
-            log.warning("malformed_request_refused", error=type(error).__name__)
-            self.services.metrics.observe_request("malformed", "400", 0.0)
-            return _json(start_response, "400 Bad Request", {"error": "malformed request"})
 
     def health(self, start_response: StartResponse) -> list[bytes]:
         database = "ok" if self.services.db.ping() else "unreachable"
@@ -142,6 +244,47 @@ class FirebreakWeb:
             "200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))]
         )
         return [body]
+
+
+class FirebreakWeb:
+    """Slack's door: refuses oversized, unsigned or unparseable bodies before Bolt sees them.
+
+    `slack` is None in Socket Mode without a signing secret: Slack's requests then arrive
+    over the websocket, and an unsigned HTTP door must not exist. `admin` is the WSGI app
+    for health, readiness and metrics.
+    """
+
+    def __init__(self, bolt: App, services: Services) -> None:
+        secret = services.settings.slack_signing_secret
+        self.slack = (
+            SlackDoor(bolt, services.metrics, secret.get_secret_value()) if secret else None
+        )
+        self.max_body_bytes = services.settings.max_body_bytes
+        self.admin = AdminWeb(services)
+        settings = services.settings
+        self.status = StatusPages(settings, services.db) if settings.status_page else None
+
+    @property
+    def has_public_pages(self) -> bool:
+        """Pages people outside Slack read, served on the public port in Socket Mode too."""
+        return self.status is not None
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        # Server threads are reused: a refused request must not log the previous one's ids.
+        clear_request()
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == SLACK_PATH and self.slack is not None:
+            if method != "POST":
+                return _json(start_response, "405 Method Not Allowed", {"error": "use POST"})
+            if _content_length(environ) > self.max_body_bytes:
+                return _json(
+                    start_response, "413 Content Too Large", {"error": "request body too large"}
+                )
+            return self.slack(environ, start_response)
+        if method in ("GET", "HEAD") and self.status is not None and self.status.handles(path):
+            return self.status(environ, start_response)
+        return _json(start_response, "404 Not Found", {"error": "not found"})
 
 
 def _content_length(environ: WSGIEnvironment) -> int:

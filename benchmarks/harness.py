@@ -239,6 +239,7 @@ class Firebreak:
         self.http_threads = http_threads
         self.replicas = replicas
         self.url = ""
+        self.base_url = ""
         self.urls: list[str] = []
         self.db = Database(database_url)
         self._conns: list[Connection] = []
@@ -272,6 +273,7 @@ class Firebreak:
                 raise RuntimeError("Firebreak did not start within 120 s")
             self.urls.append(str(parent.recv()) + "/slack/events")
         self.url = self.urls[0]
+        self.base_url = self.url.removesuffix("/slack/events")
 
     def _ask(self, command: str) -> list[Any]:
         for conn in self._conns:

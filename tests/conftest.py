@@ -112,5 +112,14 @@ def server(runtime: Runtime) -> Iterator[HttpServer]:
 
 
 @pytest.fixture
+def admin(runtime: Runtime) -> Iterator[HttpServer]:
+    """The health, readiness and metrics listener (FIREBREAK_ADMIN_PORT)."""
+    http = HttpServer(runtime.web.admin, host="127.0.0.1", port=0, threads=2, max_body_bytes=1024)
+    http.start()
+    yield http
+    http.stop()
+
+
+@pytest.fixture
 def slack(server: HttpServer, emulator: SlackEmulator, runtime: Runtime) -> SlackDriver:
     return SlackDriver(server.url, SIGNING_SECRET, emulator, runtime)

@@ -352,6 +352,18 @@ def conversations_archive(ws: Workspace, req: ApiRequest) -> JsonDict:
     return {}
 
 
+def conversations_unarchive(ws: Workspace, req: ApiRequest) -> JsonDict:
+    channel = _conversation(ws, req, access="write")
+    _require_not_im(channel)
+    if not channel.is_archived:
+        raise SlackError("not_archived")
+    if not ws.bot_can_unarchive:
+        # The reference's "bug alert": bot tokens cannot unarchive; a user token must.
+        raise SlackError("not_allowed_token_type")
+    channel.is_archived = False
+    return {}
+
+
 def conversations_join(ws: Workspace, req: ApiRequest) -> JsonDict:
     channel = _channel(ws, req)
     if channel.is_private:
@@ -399,7 +411,15 @@ def conversations_replies(ws: Workspace, req: ApiRequest) -> JsonDict:
     root = channel.top_level_message(root_ts)
     thread = [root] if root is not None else []
     thread += [reply for reply in channel.threads.get(root_ts, []) if reply is not root]
-    page, next_cursor = _paginate([copy.deepcopy(m) for m in thread], req, default_limit=1000)
+    with_metadata = req.flag("include_all_metadata")
+    page, next_cursor = _paginate(
+        [
+            {k: v for k, v in copy.deepcopy(m).items() if with_metadata or k != "metadata"}
+            for m in thread
+        ],
+        req,
+        default_limit=1000,
+    )
     return {
         "messages": page,
         "has_more": bool(next_cursor),
@@ -1014,6 +1034,7 @@ METHODS: dict[str, MethodSpec] = {
     "conversations.setTopic": MethodSpec(conversations_set_topic, CHANNEL_WRITE, TIER_2),
     "conversations.setPurpose": MethodSpec(conversations_set_purpose, CHANNEL_WRITE, TIER_2),
     "conversations.archive": MethodSpec(conversations_archive, CHANNEL_WRITE, TIER_2),
+    "conversations.unarchive": MethodSpec(conversations_unarchive, CHANNEL_WRITE, TIER_2),
     "conversations.join": MethodSpec(conversations_join, ("channels:join",), TIER_3),
     "conversations.list": MethodSpec(conversations_list, CHANNEL_READ, TIER_2),
     "conversations.history": MethodSpec(conversations_history, CHANNEL_HISTORY, TIER_3),

@@ -6,6 +6,7 @@ import contextlib
 import copy
 import json
 import math
+import random
 import re
 import secrets
 import threading
@@ -49,6 +50,9 @@ _ARG_NAME = re.compile(r"[A-Za-z0-9_]{1,100}")
 _HTTP_FAILURE = re.compile(r"http_(\d{3})")
 _HTTP_FAILURE_ERRORS = {500: "internal_error", 503: "service_unavailable"}
 RATE_WINDOW_SECONDS = 60.0
+# A fault that lets the call happen and then answers HTTP 500: the caller cannot tell.
+LOST_ANSWER = "lost_answer"
+CHAOS_ERRORS = ("http_500", "internal_error", "ratelimited", LOST_ANSWER)
 # How often the server loop notices stop(); short so tests do not wait on teardown.
 SHUTDOWN_POLL_SECONDS = 0.02
 
@@ -348,6 +352,9 @@ class SlackEmulator:
         self._calls: list[Call] = []
         self._responses: list[ResponsePost] = []
         self._faults: dict[str, deque[_Fault]] = {}
+        self._chaos_rate = 0.0
+        self._chaos_methods: frozenset[str] = frozenset()
+        self._chaos = random.Random(0)
         self._holds: list[Hold] = []
         self._windows: dict[str, deque[float]] = {}
         self._address = (host, port)
@@ -482,12 +489,29 @@ class SlackEmulator:
             message["text"] = text
             message["edited"] = {"user": user_id, "ts": workspace.new_ts(self.clock())}
 
+    def allow_bot_unarchive(self, allowed: bool = True) -> None:
+        """Let bot tokens unarchive (Slack's reference says they cannot, for now)."""
+        with self._lock:
+            self._workspace.bot_can_unarchive = allowed
+
+    def set_archived(self, channel_id: str, archived: bool) -> None:
+        """Someone archived or unarchived a channel in Slack's client."""
+        with self._lock:
+            self._workspace.channels[channel_id].is_archived = archived
+
     def join(self, channel_id: str, user_id: str) -> None:
         """Someone joined a channel in Slack's client (Slack then sends member_joined_channel)."""
         with self._lock:
             members = self._workspace.channels[channel_id].members
             if user_id not in members:
                 members.append(user_id)
+
+    def leave(self, channel_id: str, user_id: str) -> None:
+        """Someone left a channel in Slack's client (Slack then sends member_left_channel)."""
+        with self._lock:
+            members = self._workspace.channels[channel_id].members
+            if user_id in members:
+                members.remove(user_id)
 
     def pin_message(self, channel_id: str, ts: str, *, user_id: str) -> None:
         """Someone pinned a message in Slack's client (Slack then sends pin_added)."""
@@ -657,9 +681,18 @@ class SlackEmulator:
         self, method: str, error: str = "ratelimited", *, retry_after: int = 1, times: int = 1
     ) -> None:
         """The next `times` calls to `method` fail: "ratelimited" is HTTP 429 with
-        Retry-After, "http_503" (any http_NNN) that HTTP status, anything else `ok: false`."""
+        Retry-After, "http_503" (any http_NNN) that HTTP status, `LOST_ANSWER` carries the
+        call out and then answers HTTP 500 (as when Slack's answer is lost), anything else
+        `ok: false`."""
         with self._lock:
             self._faults.setdefault(method, deque()).append(_Fault(error, retry_after, times))
+
+    def chaos(self, rate: float, methods: Iterable[str], *, seed: int = 0) -> None:
+        """Fail a share `rate` of the calls to `methods`, each with one of CHAOS_ERRORS."""
+        with self._lock:
+            self._chaos_rate = rate
+            self._chaos_methods = frozenset(methods)
+            self._chaos = random.Random(seed)
 
     def enforce_slack_tiers(self) -> None:
         """Limit every method to its published Slack tier (chat.postMessage: per channel)."""
@@ -722,13 +755,16 @@ class SlackEmulator:
         if parsed.error:
             return error_reply(parsed.error)
         with self._lock:
+            fault = self._next_fault(method)
             reply = (
-                self._injected_failure(method)
+                (_fault_reply(fault) if fault and fault.error != LOST_ANSWER else None)
                 or self._auth_failure(parsed.token)
                 or self._scope_failure(spec)
                 or self._rate_limited(method, spec, parsed.args)
                 or self._run(spec, parsed)
             )
+            if fault and fault.error == LOST_ANSWER and reply.ok:
+                reply = http_failure_reply(500)
         reply.headers.update(
             {
                 "X-OAuth-Scopes": ",".join(sorted(self._scopes)),
@@ -737,15 +773,17 @@ class SlackEmulator:
         )
         return _with_warnings(reply, parsed.warnings)
 
-    def _injected_failure(self, method: str) -> Reply | None:
+    def _next_fault(self, method: str) -> _Fault | None:
         queue = self._faults.get(method)
-        if not queue:
-            return None
-        fault = queue[0]
-        fault.remaining -= 1
-        if fault.remaining <= 0:
-            queue.popleft()
-        return _fault_reply(fault)
+        if queue:
+            fault = queue[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                queue.popleft()
+            return fault
+        if method in self._chaos_methods and self._chaos.random() < self._chaos_rate:
+            return _Fault(self._chaos.choice(CHAOS_ERRORS), 1, 1)
+        return None
 
     def _auth_failure(self, token: str | None) -> Reply | None:
         if not token:

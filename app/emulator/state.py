@@ -286,6 +286,9 @@ class Workspace:
     files: dict[str, UploadedFile] = field(default_factory=dict)
     triggers: dict[str, Trigger] = field(default_factory=dict)
     response_urls: dict[str, ResponseUrl] = field(default_factory=dict)
+    # Slack's reference says bot tokens cannot unarchive conversations "currently"; a test
+    # can lift that to see the path where Slack allows it.
+    bot_can_unarchive: bool = False
     _counters: dict[str, int] = field(default_factory=dict)
     _last_ts_micros: int = 0
 

@@ -108,4 +108,8 @@ def _event(event: EventFacts, people: People) -> dict[str, Any]:
         "message_ts": event.message_ts,
         "permalink": event.permalink,
         "data": event.data or {},
+        "curated_text": event.curated_text,
+        "curated_by": _user(event.curated_by, people),
+        "curated_at": iso(event.curated_at),
+        "struck_at": iso(event.struck_at),
     }

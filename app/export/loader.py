@@ -87,6 +87,11 @@ class EventFacts:
     edited_at: datetime | None
     removed_at: datetime | None
     data: dict[str, Any]
+    # The scribe's or commander's rewording (`text` is what was recorded) or strike.
+    curated_text: str | None = None
+    curated_by: str | None = None
+    curated_at: datetime | None = None
+    struck_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,10 @@ _EVENT_COLUMNS = (
     col(TimelineEvent.edited_at),
     col(TimelineEvent.removed_at),
     col(TimelineEvent.data),
+    col(TimelineEvent.curated_text),
+    col(TimelineEvent.curated_by),
+    col(TimelineEvent.curated_at),
+    col(TimelineEvent.struck_at),
 )
 
 

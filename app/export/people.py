@@ -21,11 +21,18 @@ def person(user_id: str | None, people: People) -> str:
     return f"@{people(user_id)}" if user_id else ""
 
 
-def plain_text(text: str, people: People) -> str:
-    """Slack mrkdwn to readable text: mentions by name, links bare, entities decoded."""
+def plain_text(text: str, people: People, *, slack_escaped: bool = True) -> str:
+    """Slack mrkdwn to readable text: mentions by name, links bare, entities decoded.
+
+    `slack_escaped`: the text is as Slack sent it (messages, notes), with `&`, `<`, `>`
+    escaped; False for text stored as typed (action items), which is not decoded again.
+    The result is plain text: a writer escapes it for its format.
+    """
     text = _USER.sub(lambda m: f"@{m.group(2) or people(m.group(1))}", text)
     text = _CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
     text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    if not slack_escaped:
+        return text
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

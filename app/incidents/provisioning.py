@@ -26,6 +26,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col
 
 from app.config import Settings
+from app.incidents import effects
 from app.incidents import repository as repo
 from app.incidents.reminders import next_due
 from app.incidents.rules import channel_name
@@ -88,11 +89,38 @@ class _Run:
     snapshot: IncidentSnapshot | None = None
 
 
+_REDRAWN_BY_STEP = {
+    "card": effects.Kind.CARD,
+    "topic": effects.Kind.TOPIC,
+    "announce": effects.Kind.ANNOUNCEMENT,
+}
+
+
+def _shown(incident: IncidentSnapshot) -> tuple[object, ...]:
+    """What the card, topic and announcement show of an incident."""
+    return (
+        incident.title,
+        incident.summary,
+        incident.severity,
+        incident.status,
+        incident.roles,
+        incident.last_update_at,
+        incident.next_update_due_at,
+    )
+
+
 class Provisioner:
-    def __init__(self, settings: Settings, db: Database, slack: SlackGateway) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        slack: SlackGateway,
+        effects_ready: effects.EffectsReady = effects.no_notifier,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.slack = slack
+        self.effects_ready = effects_ready
         self._announce_channel: str | None = None
         self._announce_lock = threading.Lock()
         self._steps: dict[str, Step] = {
@@ -150,7 +178,7 @@ class Provisioner:
                     self._record_failure(state.incident_id, step, failure.error)
                 return False
             with state.lock:
-                incident = self._mark_done(state.incident_id, step, learned)
+                incident = self._mark_done(state.incident_id, step, learned, state.snapshot)
         return True
 
     # --- the lease ----------------------------------------------------------------------
@@ -208,7 +236,13 @@ class Provisioner:
                 setattr(incident, name, value)
             session.add(incident)
 
-    def _mark_done(self, incident_id: int, step: str, values: dict[str, Any]) -> Incident:
+    def _mark_done(
+        self,
+        incident_id: int,
+        step: str,
+        values: dict[str, Any],
+        drawn: IncidentSnapshot | None = None,
+    ) -> Incident:
         """Save what the step learned and that it is done, in one transaction."""
         with self.db.session() as session:
             incident = repo.get_incident(session, incident_id, lock=True)
@@ -223,6 +257,16 @@ class Provisioner:
                 incident.setup_error = None
             session.add(incident)
             self._renew_lease(session, incident_id)
+            redrawn = _REDRAWN_BY_STEP.get(step)
+            changed_meanwhile = (
+                redrawn is not None
+                and drawn is not None
+                and _shown(drawn) != _shown(self._snapshot_in(session, incident))
+            )
+            if changed_meanwhile and redrawn is not None:
+                # The step drew the incident as it was when set-up began; a change since
+                # then was recorded while there was no message to redraw.
+                effects.redraw(session, incident_id, [redrawn])
             if incident.setup_complete:
                 repo.record_event(
                     session,
@@ -233,7 +277,10 @@ class Provisioner:
                     text=f"#{incident.channel_name} is ready",
                     data={"channel": incident.channel_id},
                 )
-            return incident
+        if changed_meanwhile or step == "announce":
+            # Replies for the announcement thread may be waiting for it.
+            self.effects_ready(incident_id)
+        return incident
 
     def _was_attempted(self, incident: Incident, step: str) -> bool:
         """True when an earlier run began `step`: Slack may have done it already."""
@@ -271,10 +318,13 @@ class Provisioner:
 
     def _snapshot(self, incident: Incident) -> IncidentSnapshot:
         with self.db.session() as session:
-            incident_id = incident.id or 0
-            return IncidentSnapshot.of(
-                incident, repo.current_roles(session, incident_id), next_due(session, incident_id)
-            )
+            return self._snapshot_in(session, incident)
+
+    def _snapshot_in(self, session: Session, incident: Incident) -> IncidentSnapshot:
+        incident_id = incident.id or 0
+        return IncidentSnapshot.of(
+            incident, repo.current_roles(session, incident_id), next_due(session, incident_id)
+        )
 
     # --- the steps ----------------------------------------------------------------------
 
@@ -311,7 +361,12 @@ class Provisioner:
     def _post_card(self, incident: Incident, snapshot: IncidentSnapshot | None) -> dict[str, Any]:
         assert incident.channel_id is not None and incident.id is not None
         assert snapshot is not None
-        card = blocks.incident_card(snapshot, self.settings.roles, self.settings.severities)
+        card = blocks.incident_card(
+            snapshot,
+            self.settings.roles,
+            self.settings.severities,
+            blocks.bridge_link(self.settings.bridge_url, snapshot),
+        )
         ts = self._post_once(
             incident, "card", incident.channel_id, blocks.card_text(snapshot), card, CARD_EVENT
         )
@@ -351,7 +406,9 @@ class Provisioner:
             "announce",
             channel,
             blocks.announcement_text(snapshot),
-            blocks.announcement(snapshot),
+            blocks.announcement(
+                snapshot, bridge=blocks.bridge_link(self.settings.bridge_url, snapshot)
+            ),
             ANNOUNCEMENT_EVENT,
         )
         return {"announcement_channel_id": channel, "announcement_ts": ts, "updated_at": utcnow()}

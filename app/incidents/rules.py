@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 MAX_CHANNEL_NAME = 80
@@ -31,6 +33,20 @@ class Status(StrEnum):
 
 
 STATUS_ORDER = list(Status)
+
+UPDATE_TEXT_LIMIT = 1500
+MAX_NEXT_MINUTES = 24 * 60
+
+
+@dataclass(frozen=True)
+class UpdateContent:
+    """A stakeholder update as it is shown."""
+
+    status: Status
+    what_we_know: str
+    what_we_are_doing: str
+    next_update_minutes: int
+    next_due_at: datetime | None
 
 
 def parse_status(text: str) -> Status | None:

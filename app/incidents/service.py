@@ -8,6 +8,8 @@ loses the change itself.
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +17,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from app.config import Settings
-from app.incidents import reminders
+from app.incidents import closing, effects, reminders
 from app.incidents import repository as repo
 from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
 from app.incidents.rules import (
@@ -32,7 +34,7 @@ from app.slack import blocks
 from app.slack.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.idempotency import claim_request
-from app.store.models import Incident
+from app.store.models import Incident, StakeholderUpdate
 from app.store.numbers import allocate_incident_number, provisional_number
 from app.store.types import utcnow
 
@@ -61,17 +63,27 @@ class Change:
     incident: IncidentSnapshot
     changed: bool
     summary: str
+    # Something the person who asked should know besides the change (e.g. Slack refused
+    # to unarchive the channel).
+    note: str = ""
 
 
 class IncidentService:
     def __init__(
-        self, settings: Settings, db: Database, slack: SlackGateway, clock: Clock = utcnow
+        self,
+        settings: Settings,
+        db: Database,
+        slack: SlackGateway,
+        clock: Clock = utcnow,
+        effects_ready: effects.EffectsReady = effects.no_notifier,
     ) -> None:
         self.settings = settings
         self.db = db
         self.slack = slack
         self.clock = clock
+        self.effects_ready = effects_ready
         self.schedule: reminders.ScheduleSink = reminders.NoSchedule()
+        self._members = RecentMembers(settings.membership_cache_seconds)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -80,12 +92,7 @@ class IncidentService:
             return self._snapshot(session, repo.get_incident(session, incident_id))
 
     def _snapshot(self, session: Session, incident: Incident) -> IncidentSnapshot:
-        assert incident.id is not None
-        return IncidentSnapshot.of(
-            incident,
-            repo.current_roles(session, incident.id),
-            reminders.next_due(session, incident.id) if incident.is_open else None,
-        )
+        return snapshot_of(session, incident)
 
     def _snapshots(self, session: Session, incidents: Sequence[Incident]) -> list[IncidentSnapshot]:
         """Snapshots of many incidents in a fixed number of queries (no query per incident)."""
@@ -103,6 +110,15 @@ class IncidentService:
 
     def _cadence(self, severity: str) -> int:
         return reminders.cadence_minutes(self.settings, severity)
+
+    def by_reference(self, team_id: str, reference: str) -> IncidentSnapshot | None:
+        """`INC-12`, `inc-12` or `12` in this workspace."""
+        digits = reference.strip().upper().removeprefix("INC-").removeprefix("#")
+        if not digits.isdigit():
+            return None
+        with self.db.session() as session:
+            incident = repo.incident_by_number(session, team_id, int(digits))
+            return self._snapshot(session, incident) if incident else None
 
     def for_channel(self, channel_id: str) -> IncidentSnapshot | None:
         with self.db.session() as session:
@@ -226,13 +242,24 @@ class IncidentService:
         if incident.channel_id is None or not self._is_member(incident.channel_id, user_id):
             if incident.is_private:
                 raise NotAllowed(UNKNOWN_INCIDENT)
+            channel = f"<#{incident.channel_id}>" if incident.channel_id else "its channel"
             raise NotAllowed(
-                f"Only members of {blocks.channel_ref(incident.channel_id)} can change "
+                f"Only members of {channel} can change "
                 f"{incident.reference}. Ask the commander to invite you."
             )
 
     def _is_member(self, channel_id: str, user_id: str) -> bool:
-        return user_id in self.slack.members(channel_id)
+        # A recent member list answers "yes" without a Web API call before the ack; "no"
+        # is always asked afresh, so someone who just joined is never refused.
+        if self._members.holds(channel_id, user_id):
+            return True
+        members = self.slack.members(channel_id)
+        self._members.remember(channel_id, members)
+        return user_id in members
+
+    def forget_members(self, channel_id: str) -> None:
+        """Someone left (or joined) the channel: ask Slack next time."""
+        self._members.forget(channel_id)
 
     def assign_role(
         self, incident_id: int, role: str, user_id: str, actor: str, source: str
@@ -271,22 +298,22 @@ class IncidentService:
             )
             stored.updated_at = now
             session.add(stored)
-            snapshot = self._snapshot(session, stored)
-        if user_id != actor and snapshot.channel_id:
-            self._quietly(lambda: self.slack.invite(snapshot.channel_id or "", [user_id]))
-        return self._announce_change(snapshot, summary)
+            if user_id != actor:
+                effects.invite(session, incident_id, [user_id])
+            snapshot = self._announce_change(session, stored, summary)
+        return self._changed(snapshot, summary)
 
     def change_severity(self, incident_id: int, severity: str, actor: str, source: str) -> Change:
         severity = self.validate_severity(severity)
         incident = self.snapshot(incident_id)
         self.require_member(incident, actor)
         now = self.clock()
+        names = self.settings.severity_names
         with self.db.session() as session:
             stored = repo.get_incident(session, incident_id, lock=True)
             old = stored.severity
             if old == severity:
                 return Change(self._snapshot(session, stored), False, f"Already {severity}.")
-            names = self.settings.severity_names
             stored.severity = severity
             stored.highest_severity = higher_severity(stored.highest_severity, severity, names)
             stored.updated_at = now
@@ -309,56 +336,77 @@ class IncidentService:
                     stored.last_update_at or stored.declared_at, self._cadence(severity), now
                 )
                 reminders.set_due(session, incident_id, due)
-            snapshot = self._snapshot(session, stored)
+            if is_escalation(old, severity, names) and self._is_major(severity):
+                effects.tell_stakeholders(
+                    session, incident_id, effects.Notice.ESCALATED, actor, broadcast=True
+                )
+            snapshot = self._announce_change(session, stored, summary)
         self.schedule.schedule(incident_id, due)
-        change = self._announce_change(snapshot, summary)
-        if is_escalation(old, severity, self.settings.severity_names) and self._is_major(severity):
-            self._broadcast_escalation(snapshot, actor)
-        return change
+        return self._changed(snapshot, summary)
 
     def change_status(self, incident_id: int, status: Status, actor: str, source: str) -> Change:
         incident = self.snapshot(incident_id)
         self.require_member(incident, actor)
-        now = self.clock()
         with self.db.session() as session:
             stored = repo.get_incident(session, incident_id, lock=True)
-            old = Status(stored.status)
-            if old == status:
+            summary = self.move_status(session, stored, status, actor, source)
+            if summary is None:
                 return Change(self._snapshot(session, stored), False, f"Already {status.label}.")
-            _apply_status(stored, status, now)
-            session.add(stored)
-            due = reminders.due_after_status_change(
-                status,
-                now=now,
-                cadence=self._cadence(stored.severity),
-                nudge_days=self.settings.postmortem_nudge_days,
-                was_open=old.is_open,
-                current_due=reminders.next_due(session, incident_id),
-            )
-            reminders.set_due(session, incident_id, due)
-            direction = " (back)" if is_backwards(old, status) else ""
-            summary = f"<@{actor}> moved status from {old.label} to {status.label}{direction}"
-            repo.record_event(
-                session,
-                incident_id,
-                "status_changed",
-                source=source,
-                actor_id=actor,
-                text=summary,
-                occurred_at=now,
-                data={"from": old.value, "to": status.value, "backwards": bool(direction)},
-            )
-            snapshot = self._snapshot(session, stored)
+            due = reminders.next_due(session, incident_id)
+            snapshot = self._announce_change(session, stored, summary)
+            was_archived = stored.archived_at is not None and status is not Status.CLOSED
         self.schedule.schedule(incident_id, due)
-        change = self._announce_change(snapshot, summary)
+        note = self._unarchive(snapshot, self.clock()) if was_archived else ""
+        return self._changed(snapshot, summary, note)
+
+    def move_status(
+        self, session: Session, stored: Incident, status: Status, actor: str, source: str
+    ) -> str | None:
+        """Move a locked incident's status in the caller's transaction: the timeline event,
+        the reminder and the stakeholder notice. None when it already has that status."""
+        assert stored.id is not None
+        old = Status(stored.status)
+        if old == status:
+            return None
+        now = self.clock()
+        _apply_status(stored, status, now)
+        stored.archive_due_at = (
+            closing.archive_at(now, self.settings.archive_after_hours)
+            if status is Status.CLOSED and stored.channel_id
+            else None
+        )
+        session.add(stored)
+        if stored.archive_due_at is not None:
+            effects.announce_archiving(session, stored.id, stored.archive_due_at)
+        due = reminders.due_after_status_change(
+            status,
+            now=now,
+            cadence=self._cadence(stored.severity),
+            nudge_days=self.settings.postmortem_nudge_days,
+            was_open=old.is_open,
+            current_due=reminders.next_due(session, stored.id),
+        )
+        reminders.set_due(session, stored.id, due)
+        direction = " (back)" if is_backwards(old, status) else ""
+        summary = f"<@{actor}> moved status from {old.label} to {status.label}{direction}"
+        repo.record_event(
+            session,
+            stored.id,
+            "status_changed",
+            source=source,
+            actor_id=actor,
+            text=summary,
+            occurred_at=now,
+            data={"from": old.value, "to": status.value, "backwards": bool(direction)},
+        )
         if status is Status.RESOLVED:
-            self._tell_stakeholders(snapshot, blocks.resolved_notice(snapshot, actor))
+            effects.tell_stakeholders(session, stored.id, effects.Notice.RESOLVED, actor)
         elif status.is_open and not old.is_open:
             # The thread's last word was "resolved": say so where stakeholders look.
-            self._tell_stakeholders(
-                snapshot, blocks.reopened_notice(snapshot, actor), broadcast=True
+            effects.tell_stakeholders(
+                session, stored.id, effects.Notice.REOPENED, actor, broadcast=True
             )
-        return change
+        return summary
 
     # --- telling Slack ------------------------------------------------------------------
 
@@ -366,90 +414,88 @@ class IncidentService:
         names = [name.upper() for name in self.settings.severity_names]
         return severity.upper() in names[:2]
 
-    def _announce_change(self, incident: IncidentSnapshot, summary: str) -> Change:
+    def _announce_change(
+        self, session: Session, stored: Incident, summary: str
+    ) -> IncidentSnapshot:
+        """Queue the redraws and the channel line in the change's transaction."""
+        assert stored.id is not None
+        effects.redraw(session, stored.id)
+        effects.say_in_channel(session, stored.id, summary)
+        return self._snapshot(session, stored)
+
+    def _changed(self, incident: IncidentSnapshot, summary: str, note: str = "") -> Change:
         bind_request(incident=incident.reference)
         log.info("incident_changed", change=summary)
-        self.refresh(incident)
-        if incident.channel_id:
-            self._quietly(lambda: self.slack.post(incident.channel_id or "", summary))
-        return Change(incident, True, summary)
+        self.effects_ready(incident.id)
+        return Change(incident, True, summary, note)
 
-    def refresh(self, incident: IncidentSnapshot) -> None:
-        """Bring the card, the channel topic and the announcement up to date."""
-        card_ts, _ = self._message_refs(incident.id)
-        if incident.channel_id and card_ts:
-            card = blocks.incident_card(incident, self.settings.roles, self.settings.severities)
-            self._quietly(
-                lambda: self.slack.update(
-                    incident.channel_id or "", card_ts, blocks.card_text(incident), card
-                )
-            )
-        if incident.channel_id:
-            self._quietly(
-                lambda: self.slack.set_topic(
-                    incident.channel_id or "", blocks.channel_topic(incident)
-                )
-            )
-        if incident.announcement_channel_id and incident.announcement_ts:
-            latest = self.latest_update_line(incident.id)
-            self._quietly(
-                lambda: self.slack.update(
-                    incident.announcement_channel_id or "",
-                    incident.announcement_ts or "",
-                    blocks.announcement_text(incident),
-                    blocks.announcement(incident, latest),
-                )
-            )
-
-    def _message_refs(self, incident_id: int) -> tuple[str | None, str | None]:
+    def _unarchive(self, incident: IncidentSnapshot, now: datetime) -> str:
+        """A reopened incident gets its channel back, or the reason Slack gave for not."""
+        try:
+            self.slack.unarchive(incident.channel_id or "")
+        except SlackCallError as error:
+            log.warning("channel_not_unarchived", error=error.error)
+            return blocks.unarchive_refused(incident, error.error)
         with self.db.session() as session:
-            stored = repo.get_incident(session, incident_id)
-            return stored.card_ts, stored.announcement_ts
+            stored = repo.get_incident(session, incident.id)
+            stored.archived_at = None
+            session.add(stored)
+            repo.record_event(
+                session,
+                incident.id,
+                closing.UNARCHIVED,
+                source="command",
+                actor_id=None,
+                text=f"Unarchived {blocks.channel_ref(incident.channel_id)} on reopening",
+                occurred_at=now,
+            )
+        return ""
 
     def latest_update_line(self, incident_id: int) -> str | None:
-        """The announcement root keeps showing the latest stakeholder update."""
+        """The announcement root and the newcomer's welcome show the latest update."""
         with self.db.session() as session:
-            latest = repo.latest_update(session, incident_id)
-        if latest is None:
-            return None
-        return f"{Status(latest.status).label}: {latest.what_we_know[:300]}"
+            return update_line(repo.latest_update(session, incident_id))
 
-    def _broadcast_escalation(self, incident: IncidentSnapshot, actor: str) -> None:
-        if incident.is_private or not incident.announcement_ts:
-            return
-        text = (
-            f":rotating_light: {incident.reference} escalated to {incident.severity} by "
-            f"<@{actor}>: {blocks.escape(incident.title)}. "
-            f"Join {blocks.channel_ref(incident.channel_id)}"
+
+def snapshot_of(session: Session, incident: Incident) -> IncidentSnapshot:
+    assert incident.id is not None
+    return IncidentSnapshot.of(
+        incident,
+        repo.current_roles(session, incident.id),
+        reminders.next_due(session, incident.id) if incident.is_open else None,
+    )
+
+
+def update_line(latest: StakeholderUpdate | None) -> str | None:
+    if latest is None:
+        return None
+    return f"{Status(latest.status).label}: {latest.what_we_know[:300]}"
+
+
+class RecentMembers:
+    """Channel member lists seen in the last few seconds, per channel."""
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._seen: dict[str, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def holds(self, channel_id: str, user_id: str) -> bool:
+        with self._lock:
+            seen = self._seen.get(channel_id)
+        return (
+            seen is not None and time.monotonic() - seen[0] < self._seconds and (user_id in seen[1])
         )
-        self._quietly(
-            lambda: self.slack.post(
-                incident.announcement_channel_id or "",
-                text,
-                thread_ts=incident.announcement_ts,
-                broadcast=True,
-            )
-        )
 
-    def _tell_stakeholders(
-        self, incident: IncidentSnapshot, text: str, *, broadcast: bool = False
-    ) -> None:
-        if incident.announcement_channel_id and incident.announcement_ts:
-            self._quietly(
-                lambda: self.slack.post(
-                    incident.announcement_channel_id or "",
-                    text,
-                    thread_ts=incident.announcement_ts,
-                    broadcast=broadcast,
-                )
-            )
+    def remember(self, channel_id: str, members: list[str]) -> None:
+        with self._lock:
+            if len(self._seen) > 10_000:  # bounded: old channels fall out
+                self._seen.clear()
+            self._seen[channel_id] = (time.monotonic(), frozenset(members))
 
-    def _quietly(self, call: Callable[[], object]) -> None:
-        """Slack updates after a committed change: a failure is logged, never undoes it."""
-        try:
-            call()
-        except SlackCallError as error:
-            log.warning("slack_update_failed", method=error.method, error=error.error)
+    def forget(self, channel_id: str) -> None:
+        with self._lock:
+            self._seen.pop(channel_id, None)
 
 
 def _apply_status(incident: Incident, status: Status, now: datetime) -> None:

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from app.incidents import repository as repo
-from app.incidents.errors import InvalidInput
+from app.incidents.errors import InvalidInput, NotAllowed
+from app.incidents.snapshot import IncidentSnapshot
 from app.logging import get_logger
 from app.slack.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
@@ -29,10 +30,26 @@ log = get_logger(__name__)
 
 PINNED = "message_pinned"
 REACTED = "message_reacted"
+ADDED = "message_added"  # the "Add to incident timeline" message shortcut
 NOTE = "note"
 MARK_REACTION = "pushpin"
-MARK_KINDS = (PINNED, REACTED)
+MARK_KINDS = (PINNED, REACTED, ADDED)
+_SOURCES = {PINNED: "pin", REACTED: "reaction", ADDED: "shortcut"}
 MAX_NOTE = 3000
+MAX_LISTED = 40
+CURATOR_ROLES = ("scribe", "commander")
+EDIT, STRIKE, RESTORE = "edit", "strike", "restore"
+
+
+@dataclass(frozen=True)
+class Curation:
+    """A scribe's change to one entry: new words (edit), strike it, or restore it."""
+
+    event_id: int
+    action: str
+    actor: str
+    request_key: str
+    text: str | None = None
 
 
 def ts_to_datetime(ts: str) -> datetime:
@@ -68,21 +85,38 @@ class TimelineService:
         if incident is None or mark.ts == incident.card_ts or self._is_bot(mark.marked_by):
             return False
         assert incident.id is not None
-        existing = self._existing(incident.id, mark.kind, mark.ts)
+        return self._put(incident.id, mark)
+
+    def add_message(self, incident_id: int, mark: Mark) -> bool:
+        """A message someone put on an incident's timeline with the shortcut, from its
+        channel or from anywhere; False when it is on that timeline already."""
+        with self.db.session() as session:
+            on_timeline = session.execute(
+                select(col(TimelineEvent.id)).where(
+                    col(TimelineEvent.incident_id) == incident_id,
+                    col(TimelineEvent.kind).in_(MARK_KINDS),
+                    col(TimelineEvent.message_ts) == mark.ts,
+                    col(TimelineEvent.removed_at).is_(None),
+                )
+            ).first()
+        return on_timeline is None and self._put(incident_id, mark)
+
+    def _put(self, incident_id: int, mark: Mark) -> bool:
+        existing = self._existing(incident_id, mark.kind, mark.ts)
         if existing is not None:
             return self._restore(existing, mark.event_key)
         message = self._fetch(mark)
         permalink = self._permalink(mark.channel_id, mark.ts)
         with self.db.session() as session:
-            if not claim_request(session, mark.event_key, "timeline", incident.id):
+            if not claim_request(session, mark.event_key, "timeline", incident_id):
                 return False
             try:
                 with session.begin_nested():
                     repo.record_event(
                         session,
-                        incident.id,
+                        incident_id,
                         mark.kind,
-                        source="pin" if mark.kind == PINNED else "reaction",
+                        source=_SOURCES[mark.kind],
                         actor_id=message.get("user") or message.get("bot_id"),
                         text=str(message.get("text") or ""),
                         occurred_at=ts_to_datetime(mark.ts),
@@ -159,6 +193,50 @@ class TimelineService:
             )
         return True
 
+    # --- curating -----------------------------------------------------------------------
+
+    def entries(self, incident_id: int, limit: int = MAX_LISTED) -> list[TimelineEvent]:
+        """The latest entries, oldest first, for `/incident timeline`."""
+        with self.db.session() as session:
+            latest = session.execute(
+                select(TimelineEvent)
+                .where(col(TimelineEvent.incident_id) == incident_id)
+                .order_by(col(TimelineEvent.occurred_at).desc(), col(TimelineEvent.id).desc())
+                .limit(limit)
+            ).scalars()
+            return list(reversed(list(latest)))
+
+    def curate(self, incident: IncidentSnapshot, change: Curation) -> TimelineEvent | None:
+        """Reword, strike or restore an entry; the recorded text is kept. None: a retry."""
+        _require_curator(incident, change.actor)
+        text = change.text.strip() if change.text is not None else None
+        if change.action == EDIT and not text:
+            raise InvalidInput("Type `/incident timeline edit <id> <new text>`.")
+        if text is not None and len(text) > MAX_NOTE:
+            raise InvalidInput(f"Keep an entry to {MAX_NOTE} characters or fewer.")
+        with self.db.session() as session:
+            event = session.get(TimelineEvent, change.event_id)
+            if event is None or event.incident_id != incident.id:
+                raise InvalidInput(
+                    f"There is no entry {change.event_id} on the {incident.reference} timeline; "
+                    "`/incident timeline` lists them with their ids."
+                )
+            if not claim_request(session, change.request_key, "curate", incident.id):
+                return None
+            now = self.clock()
+            if change.action == EDIT:
+                event.curated_text = text
+            elif change.action == STRIKE:
+                event.struck_at = now
+            else:
+                event.struck_at = None
+            event.curated_by = change.actor
+            event.curated_at = now
+            session.add(event)
+            session.flush()
+            session.expunge(event)
+            return event
+
     # --- helpers ------------------------------------------------------------------------
 
     def _incident(self, channel_id: str) -> Incident | None:
@@ -216,6 +294,26 @@ class TimelineService:
         except SlackCallError as error:
             log.warning("permalink_failed", error=error.error)
             return None
+
+
+def curators(incident: IncidentSnapshot) -> list[str]:
+    """Who may curate the timeline: the scribe and the commander."""
+    return [user for role in CURATOR_ROLES if (user := incident.roles.get(role))]
+
+
+def _require_curator(incident: IncidentSnapshot, user_id: str) -> None:
+    allowed = curators(incident)
+    if user_id in allowed:
+        return
+    holders = " or ".join(
+        f"the {role} (<@{incident.roles[role]}>)"
+        for role in CURATOR_ROLES
+        if role in incident.roles
+    )
+    raise NotAllowed(
+        f"Only {holders or 'the scribe or the commander'} can edit the "
+        f"{incident.reference} timeline. Add a note instead: `/incident note <text>`."
+    )
 
 
 def _marked_event(session: Session, incident_id: int, kind: str, ts: str) -> TimelineEvent | None:

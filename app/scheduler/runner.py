@@ -5,7 +5,8 @@ job store (one per incident, replaced on every reschedule); only the leader resu
 and runs them. Besides the per-incident jobs the leader sweeps `reminder_state` every
 few seconds, which catches jobs other replicas added (APScheduler does not watch the
 table) and any reminder without a job. Both paths send through
-`ReminderService.fire`, whose conditional UPDATE lets only one of them send.
+`ReminderService.fire`, whose conditional UPDATE lets only one of them send. Each pass
+also archives the channels of incidents closed long enough (`ClosingService`).
 
 `tick(now)` runs the due work once, synchronously, at a chosen time: tests and the
 benchmark use it instead of waiting for the background thread.
@@ -27,6 +28,7 @@ from apscheduler.schedulers.base import STATE_RUNNING
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.incidents.closing import ClosingService
 from app.incidents.reminders import Fired, ReminderService
 from app.logging import get_logger
 from app.scheduler.jobstore import create_job_store, reminder_job_id
@@ -84,8 +86,10 @@ class ReminderScheduler:
         sweep_seconds: float = 2.0,
         election_seconds: float = 2.0,
         workers: int | None = None,
+        closing: ClosingService | None = None,
     ) -> None:
         self.reminders = reminders
+        self.closing = closing
         self.engine = engine
         self.clock = clock or reminders.clock
         self.sweep_seconds = sweep_seconds
@@ -208,8 +212,18 @@ class ReminderScheduler:
             self._sweeping.release()
 
     def tick(self, now: datetime | None = None) -> list[Fired]:
-        """Send every reminder due at `now` (default: the clock); returns what was sent."""
+        """Send every reminder due at `now` (default: the clock) and archive the channels
+        of incidents closed long enough; returns the reminders sent."""
         at = now or self.clock()
         due = self.reminders.due(at)
         results = list(self._pool.map(lambda incident_id: self.fire(incident_id, at), due))
+        self._archive(at)
         return [fired for fired in results if fired is not None]
+
+    def _archive(self, now: datetime) -> None:
+        if self.closing is None:
+            return
+        try:
+            self.closing.archive_due(now)
+        except SQLAlchemyError as error:
+            log.warning("archive_pass_failed", error=str(error))

@@ -6,7 +6,8 @@ into a title pings nobody.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -29,6 +30,11 @@ ADD_ACTION_ITEM_ACTION = "action_item_open"
 ACTION_ITEM_DONE_ACTION = "action_item_done"
 ACTION_ITEM_CALLBACK = "action_item_add"
 EXPORT_ACTION = "export_incident"
+DECLARE_SHORTCUT = "declare_incident"
+TIMELINE_SHORTCUT = "add_to_timeline"
+TIMELINE_PICK_CALLBACK = "add_to_timeline_pick"
+SHORTCUTS = {DECLARE_SHORTCUT: "global", TIMELINE_SHORTCUT: "message"}  # as in manifest.yml
+MAX_SELECT_OPTIONS = 100  # Slack's limit for a static select
 
 SECTION_TEXT_LIMIT = 3000
 # Slack renders {ago} as live relative time ("2 hours ago"), so the card shows elapsed time
@@ -37,9 +43,22 @@ DECLARED_STYLE = "{date_short_pretty} {time} ({ago})"
 FALLBACK_TEXT_LIMIT = 3000
 
 
+# Slack allows 50 blocks in a message: a header, this many rows and a line saying how many
+# more there are.
+MAX_LIST_ROWS = 45
+
+
 def escape(text: str) -> str:
     """Slack's three control characters; see "Escaping text" in Slack's formatting docs."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of typed text (slash commands, messages): once, at the door.
+
+    Stored text is what the person typed; `escape` is applied once, when it is shown.
+    """
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -146,6 +165,38 @@ def declare_modal(
     }
 
 
+def timeline_picker_modal(
+    incidents: Sequence[IncidentSnapshot], private_metadata: str, excerpt: str
+) -> dict[str, Any]:
+    """Pick which open incident a message from elsewhere belongs on."""
+    options = [
+        _option(str(incident.id), f"{incident.reference} {incident.title}")
+        for incident in incidents[:MAX_SELECT_OPTIONS]
+    ]
+    return {
+        "type": "modal",
+        "callback_id": TIMELINE_PICK_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": plain("Add to timeline", 24),
+        "submit": plain("Add"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {"type": "section", "text": mrkdwn(_quote(excerpt))},
+            {
+                "type": "input",
+                "block_id": "incident",
+                "label": plain("Incident"),
+                "element": {"type": "static_select", "action_id": "value", "options": options},
+            },
+        ],
+    }
+
+
+def _quote(text: str) -> str:
+    lines = escape(_truncate(text.strip(), 500)).splitlines() or ["(no text)"]
+    return "\n".join(f">{line}" for line in lines)
+
+
 # --- incident card ---------------------------------------------------------------------
 
 
@@ -237,8 +288,27 @@ def _update_line(incident: IncidentSnapshot) -> str:
     return line
 
 
+def bridge_link(template: str | None, incident: IncidentSnapshot) -> str | None:
+    """The incident's meeting link from the FIREBREAK_BRIDGE_URL template (checked at start)."""
+    if not template:
+        return None
+    return template.format(
+        channel=incident.channel_name or f"inc-{incident.number}",
+        number=incident.number,
+        reference=incident.reference,
+    )
+
+
+def _bridge_line(bridge: str | None) -> str:
+    # Slack links are <url|label>; the template was checked to be http(s).
+    return f"*Bridge:* <{bridge}|join the call>" if bridge else ""
+
+
 def incident_card(
-    incident: IncidentSnapshot, roles: Sequence[str], severities: Sequence[SeverityLevel]
+    incident: IncidentSnapshot,
+    roles: Sequence[str],
+    severities: Sequence[SeverityLevel],
+    bridge: str | None = None,
 ) -> list[Block]:
     role_fields = [
         mrkdwn(f"*{role_label(role)}*\n{user_ref(incident.roles.get(role))}") for role in roles
@@ -269,6 +339,8 @@ def incident_card(
     ]
     if incident.summary:
         blocks.append({"type": "section", "text": mrkdwn(escape(incident.summary))})
+    if bridge:
+        blocks.append({"type": "section", "text": mrkdwn(_bridge_line(bridge))})
     for row, selects in enumerate(_rows(_role_selects(incident, roles), ROLE_SELECTS_PER_ROW)):
         prefix = "roles" if row == 0 else f"roles-{row + 1}"
         blocks.append(
@@ -289,12 +361,16 @@ def channel_topic(incident: IncidentSnapshot) -> str:
 # --- announcement ----------------------------------------------------------------------
 
 
-def announcement(incident: IncidentSnapshot, latest_update: str | None = None) -> list[Block]:
+def announcement(
+    incident: IncidentSnapshot, latest_update: str | None = None, bridge: str | None = None
+) -> list[Block]:
     lines = [
         f"*Severity:* {incident.severity}   *Status:* {incident.status.label}   "
         f"*Commander:* {user_ref(incident.commander)}",
         f"*Channel:* {channel_ref(incident.channel_id)}",
     ]
+    if bridge and incident.status.is_open:
+        lines.append(_bridge_line(bridge))
     if latest_update:
         lines.append(f"*Latest:* {escape(latest_update)}")
     return [
@@ -324,8 +400,44 @@ def resolved_notice(incident: IncidentSnapshot, actor: str) -> str:
     )
 
 
+def postmortem_whereabouts(incident: IncidentSnapshot) -> str:
+    return (
+        "The postmortem stays available: press *Export postmortem* next to "
+        f"{incident.reference} on Firebreak's Home tab (Markdown or JSON), or run "
+        f"`firebreak export {incident.reference}`."
+    )
+
+
+def archive_scheduled(incident: IncidentSnapshot, archive_at: datetime) -> str:
+    return (
+        f":lock: {incident.reference} is closed: the review is done. This channel will be "
+        f"archived {date_ref(archive_at)}; reopening before then keeps it. "
+        + postmortem_whereabouts(incident)
+    )
+
+
+def archiving_notice(incident: IncidentSnapshot) -> str:
+    return (
+        f":file_cabinet: Archiving this channel: {incident.reference} is closed. "
+        + postmortem_whereabouts(incident)
+        + f" To reopen, type `/incident reopen {incident.reference}` anywhere."
+    )
+
+
+def unarchive_refused(incident: IncidentSnapshot, error: str) -> str:
+    return (
+        f"{incident.reference} is reopened, but Slack did not let Firebreak unarchive "
+        f"{channel_ref(incident.channel_id)} ({error}; Slack does not let apps unarchive "
+        "channels). Anyone in the channel can unarchive it: open the archived channel and "
+        "choose *Unarchive* in its settings. Firebreak posts there again once it is back."
+    )
+
+
 def welcome(
-    incident: IncidentSnapshot, roles: Sequence[str], latest_update: str | None
+    incident: IncidentSnapshot,
+    roles: Sequence[str],
+    latest_update: str | None,
+    bridge: str | None = None,
 ) -> tuple[str, list[Block]]:
     """The ephemeral summary a newcomer to an incident channel gets."""
     holders = " · ".join(f"{role_label(r)}: {user_ref(incident.roles.get(r))}" for r in roles)
@@ -337,6 +449,7 @@ def welcome(
         f"*{text}*",
         holders,
         f"Latest update: {escape(latest_update)}" if latest_update else "No update posted yet.",
+        *([_bridge_line(bridge)] if bridge else []),
         "`/incident who` lists who is here; the pinned card has the controls.",
     ]
     return text, [{"type": "section", "text": mrkdwn("\n".join(lines))}]
@@ -358,6 +471,13 @@ def reopened_notice(incident: IncidentSnapshot, actor: str) -> str:
     return (
         f":rotating_light: {incident.reference} is open again: {incident.status.label}, "
         f"reopened by <@{actor}>. Follow {channel_ref(incident.channel_id)}"
+    )
+
+
+def escalated_notice(incident: IncidentSnapshot, actor: str) -> str:
+    return (
+        f":rotating_light: {incident.reference} escalated to {incident.severity} by "
+        f"<@{actor}>: {escape(incident.title)}. Join {channel_ref(incident.channel_id)}"
     )
 
 
@@ -384,8 +504,11 @@ def incident_list(incidents: Sequence[IncidentSnapshot], now: datetime) -> list[
     if not incidents:
         return [{"type": "section", "text": mrkdwn("No open incidents. :sunny:")}]
     header = {"type": "section", "text": mrkdwn(f"*Open incidents ({len(incidents)})*")}
-    rows = [{"type": "section", "text": mrkdwn(incident_line(i, now))} for i in incidents[:45]]
-    return [header, *rows]
+    rows = [
+        {"type": "section", "text": mrkdwn(incident_line(i, now))}
+        for i in incidents[:MAX_LIST_ROWS]
+    ]
+    return [header, *rows, *_more(len(incidents))]
 
 
 def home_view(
@@ -393,6 +516,7 @@ def home_view(
     my_roles: Sequence[tuple[IncidentSnapshot, str]],
     now: datetime,
     recent: Sequence[IncidentSnapshot] = (),
+    refused: Mapping[int, Sequence[tuple[str, str]]] | None = None,
 ) -> dict[str, Any]:
     blocks: list[Block] = [
         {"type": "header", "text": plain("Firebreak")},
@@ -410,6 +534,7 @@ def home_view(
         },
         {"type": "divider"},
         *incident_list(incidents, now)[:60],
+        *_refused_notes(incidents, refused or {}),
         {"type": "divider"},
         {"type": "section", "text": mrkdwn("*Your roles*")},
     ]
@@ -422,6 +547,33 @@ def home_view(
         blocks += [{"type": "divider"}, {"type": "section", "text": mrkdwn("*Recent incidents*")}]
         blocks += [_export_row(incident) for incident in recent[:10]]
     return {"type": "home", "blocks": blocks[:100]}
+
+
+EFFECT_NAMES = {
+    "card": "the card redraw",
+    "topic": "the channel topic",
+    "announcement": "the announcement redraw",
+    "line": "a line in the channel",
+    "notice": "a notice to stakeholders",
+    "update": "a stakeholder update",
+    "invite": "an invitation",
+    "archiving": "the note that the channel will be archived",
+}
+
+
+def _refused_notes(
+    incidents: Sequence[IncidentSnapshot], refused: Mapping[int, Sequence[tuple[str, str]]]
+) -> list[Block]:
+    """What Slack refused for good about the listed incidents, so someone can fix it."""
+    lines = [
+        f":warning: *{incident.reference}*: Slack refused {EFFECT_NAMES.get(kind, kind)} "
+        f"(`{escape(error)}`); it is on the timeline."
+        for incident in incidents
+        for kind, error in refused.get(incident.id, ())
+    ]
+    if not lines:
+        return []
+    return [{"type": "context", "elements": [mrkdwn("\n".join(lines[:10]))]}]
 
 
 def _export_row(incident: IncidentSnapshot) -> Block:
@@ -437,6 +589,41 @@ def _export_row(incident: IncidentSnapshot) -> Block:
             "value": f"{incident.id}:markdown",
         },
     }
+
+
+# --- timeline -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    id: int
+    occurred_at: datetime
+    kind: str
+    actor_id: str | None
+    text: str
+    curated_text: str | None = None
+    curated_by: str | None = None
+    struck: bool = False
+
+
+def timeline_listing(reference: str, entries: Sequence[TimelineLine], limit: int) -> str:
+    """`/incident timeline`: the latest entries with the ids the edit commands take."""
+    if not entries:
+        return f"Nothing is on the {reference} timeline yet."
+    lines = [f"*{reference} timeline* (latest {limit}; the number is the entry id)"]
+    for entry in entries:
+        words = entry.curated_text if entry.curated_text is not None else entry.text
+        line = f"`{entry.id}` {entry.occurred_at.strftime('%H:%M')} UTC"
+        line += f" {user_ref(entry.actor_id)}" if entry.actor_id else ""
+        line += f" _{entry.kind.replace('_', ' ')}_: {escape(_truncate(words, 200))}"
+        if entry.curated_text is not None:
+            line += f" _(edited by {user_ref(entry.curated_by)})_"
+        lines.append(f"~{line}~ _(struck)_" if entry.struck else line)
+    lines.append(
+        "Scribe or commander: `/incident timeline edit <id> <new text>`, "
+        "`/incident timeline strike <id>`, `/incident timeline restore <id>`."
+    )
+    return "\n".join(lines)
 
 
 # --- action items ------------------------------------------------------------------------
@@ -470,7 +657,7 @@ def action_item_list(
             }
         ]
     rows: list[Block] = [{"type": "section", "text": mrkdwn(f"*Action items for {reference}*")}]
-    for number, (item_id, text, owner, due, state) in enumerate(items[:45], start=1):
+    for number, (item_id, text, owner, due, state) in enumerate(items[:MAX_LIST_ROWS], start=1):
         row: Block = {
             "type": "section",
             "text": mrkdwn(action_item_line(text, owner, due, state, number)),
@@ -483,7 +670,17 @@ def action_item_list(
                 "value": str(item_id),
             }
         rows.append(row)
-    return rows
+    return [*rows, *_more(len(items), "`/incident export` lists every action item")]
+
+
+def _more(total: int, where: str = "") -> list[Block]:
+    """Say what a capped list leaves out, and where to see it all."""
+    if total <= MAX_LIST_ROWS:
+        return []
+    hidden = total - MAX_LIST_ROWS
+    text = f"Showing {MAX_LIST_ROWS} of {total}: {hidden} more not shown here"
+    text += f"; {where}." if where else "."
+    return [{"type": "context", "elements": [mrkdwn(text)]}]
 
 
 def action_item_modal(incident: IncidentSnapshot) -> dict[str, Any]:

@@ -6,22 +6,25 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltResponse
-from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
 
 from app.config import Settings
-from app.logging import bind_request, clear_request, get_logger
+from app.logging import bind_request, clear_request, get_logger, silence_bolt_body_logging
 from app.services import Services
 from app.slack import guard, listeners
 from app.slack.executor import ListenerExecutor
+from app.slack.identity import BotIdentity
 from app.store.idempotency import RequestLedger
 
 log = get_logger(__name__)
 
 
 def create_bolt_app(
-    settings: Settings, services: Services, client: WebClient, executor: ListenerExecutor
+    settings: Settings,
+    services: Services,
+    client: WebClient,
+    executor: ListenerExecutor,
+    identity: BotIdentity,
 ) -> App:
     signing_secret = settings.slack_signing_secret
     app = App(
@@ -37,44 +40,14 @@ def create_bolt_app(
         process_before_response=False,
         listener_executor=executor,
         raise_error_for_unhandled_request=False,
-        authorize=_authorizer(client),
+        # No Web API call before ack(): the bot is identified in the background.
+        authorize=identity.authorizer(),
     )
+    silence_bolt_body_logging()
     app.use(_log_context)
     guard.install(app, RequestLedger(services.db), services.metrics, executor)
     listeners.register(app, services)
     return app
-
-
-def _authorizer(client: WebClient) -> Callable[..., AuthorizeResult]:
-    """Our single workspace's token, identified by auth.test once Slack answers.
-
-    Bolt's default asks auth.test before the first request and refuses every request
-    while Slack is down; this answers with the token alone until Slack is back, so the
-    listeners still run and can tell the user what is pending.
-    """
-    known: list[AuthorizeResult] = []
-    # One quick try per request, no retries: this runs before ack(), inside Slack's 3 s.
-    identify = WebClient(token=client.token, base_url=client.base_url, timeout=2)
-    identify.retry_handlers = []
-
-    def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
-        if known:
-            return known[0]
-        try:
-            response = identify.auth_test()
-        except (SlackClientError, OSError) as error:
-            log.warning("auth_test_unavailable", error=type(error).__name__)
-            return AuthorizeResult(
-                enterprise_id=enterprise_id, team_id=team_id, bot_token=client.token
-            )
-        known.append(
-            AuthorizeResult.from_auth_test_response(
-                auth_test_response=response, bot_token=client.token
-            )
-        )
-        return known[0]
-
-    return authorize
 
 
 def _log_context(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:

@@ -117,7 +117,8 @@ class ListenerExecutor(Executor):
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         future: Future[T] = Future()
-        lane = _lane.get()
+        # Work a listener hands on (a Slack effect for the notifier) is acked already.
+        lane = Lane.ACKED if getattr(self._current, "task", None) else _lane.get()
         task = _Task(future, contextvars.copy_context(), lambda: fn(*args, **kwargs), lane)
         with self._lock:
             while not self._shutdown and self._queued() >= self.max_queue:

@@ -89,9 +89,34 @@ def _next_cursor(page: SlackResponse) -> str | None:
     return metadata.get("next_cursor") or None
 
 
+# A marked post whose answer was a 5xx or a dropped connection may have been made: look
+# for it before posting again, this many times.
+MARKED_POST_TRIES = 3
+
+
+def _is_transient(error: SlackCallError) -> bool:
+    return (
+        error.unavailable
+        or error.error.startswith("http_5")
+        or error.error
+        in (
+            "internal_error",
+            "fatal_error",
+            "service_unavailable",
+            "request_timeout",
+        )
+    )
+
+
 class SlackGateway:
     def __init__(self, client: WebClient, observer: CallObserver | None = None) -> None:
         self.client = client
+        # For marked posts: retried on 429 only (Slack did not post), never blindly on a
+        # 5xx or a lost connection, after which the message may already be there.
+        self._marked_client = WebClient(
+            token=client.token, base_url=client.base_url, timeout=client.timeout
+        )
+        self._marked_client.retry_handlers = [RateLimitErrorRetryHandler(max_retry_count=3)]
         self._observer = observer
         self._bot_user_id: str | None = None
 
@@ -189,9 +214,32 @@ class SlackGateway:
                 if not cursor:
                     return members
 
+    def topic(self, channel: str) -> str:
+        with self._calling("conversations.info"):
+            info = self.client.conversations_info(channel=channel)["channel"]
+        return str((info.get("topic") or {}).get("value") or "")
+
     def set_topic(self, channel: str, topic: str) -> None:
         with self._calling("conversations.setTopic"):
             self.client.conversations_setTopic(channel=channel, topic=topic[:250])
+
+    def archive(self, channel: str) -> None:
+        """Archive a channel; one already archived counts as done."""
+        try:
+            with self._calling("conversations.archive"):
+                self.client.conversations_archive(channel=channel)
+        except SlackCallError as error:
+            if error.error != "already_archived":
+                raise
+
+    def unarchive(self, channel: str) -> None:
+        """Unarchive a channel; one not archived counts as done."""
+        try:
+            with self._calling("conversations.unarchive"):
+                self.client.conversations_unarchive(channel=channel)
+        except SlackCallError as error:
+            if error.error != "not_archived":
+                raise
 
     # --- messages -----------------------------------------------------------------------
 
@@ -205,26 +253,60 @@ class SlackGateway:
         broadcast: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> PostedMessage:
-        """`metadata` ({event_type, event_payload}) marks the message so it can be found."""
-        with self._calling("chat.postMessage"):
-            response: SlackResponse = self.client.chat_postMessage(
-                channel=channel,
-                text=text,
-                blocks=list(blocks) if blocks else None,
-                thread_ts=thread_ts,
-                reply_broadcast=broadcast or None,
-                unfurl_links=False,
-                unfurl_media=False,
-                metadata=metadata,
-            )
-        return PostedMessage(channel=response["channel"], ts=response["ts"])
+        """Post a message. With `metadata` ({event_type, event_payload}) the message is
+        marked: a failed attempt that Slack may have carried out is looked up before the
+        next, so a marked post appears at most once."""
+        arguments: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "blocks": list(blocks) if blocks else None,
+            "thread_ts": thread_ts,
+            "reply_broadcast": broadcast or None,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if metadata is None:
+            with self._calling("chat.postMessage"):
+                response: SlackResponse = self.client.chat_postMessage(**arguments)
+            return PostedMessage(channel=response["channel"], ts=response["ts"])
+        return self._post_marked(arguments, metadata)
 
-    def find_marked(self, channel: str, metadata: dict[str, Any], limit: int = 100) -> str | None:
-        """The ts of a recent top-level message carrying exactly this metadata, or None."""
-        with self._calling("conversations.history"):
-            page = self.client.conversations_history(
-                channel=channel, limit=limit, include_all_metadata=True
-            )
+    def _post_marked(self, arguments: dict[str, Any], metadata: dict[str, Any]) -> PostedMessage:
+        channel, thread_ts = arguments["channel"], arguments["thread_ts"]
+        for attempt in range(1, MARKED_POST_TRIES + 1):
+            try:
+                with self._calling("chat.postMessage"):
+                    response = self._marked_client.chat_postMessage(**arguments, metadata=metadata)
+                return PostedMessage(channel=response["channel"], ts=response["ts"])
+            except SlackCallError as error:
+                if not _is_transient(error) or attempt == MARKED_POST_TRIES:
+                    raise
+            time.sleep(0.5 * attempt)
+            found = self.find_marked(channel, metadata, thread_ts=thread_ts)
+            if found:
+                return PostedMessage(channel=channel, ts=found)
+        raise AssertionError("unreachable")
+
+    def find_marked(
+        self,
+        channel: str,
+        metadata: dict[str, Any],
+        limit: int = 100,
+        *,
+        thread_ts: str | None = None,
+    ) -> str | None:
+        """The ts of a recent message carrying exactly this metadata, or None: among the
+        channel's top-level messages, or among the replies of `thread_ts`."""
+        if thread_ts:
+            with self._calling("conversations.replies"):
+                page = self.client.conversations_replies(
+                    channel=channel, ts=thread_ts, limit=1000, include_all_metadata=True
+                )
+        else:
+            with self._calling("conversations.history"):
+                page = self.client.conversations_history(
+                    channel=channel, limit=limit, include_all_metadata=True
+                )
         wanted = (metadata.get("event_type"), metadata.get("event_payload"))
         for message in page["messages"]:
             found = message.get("metadata") or {}

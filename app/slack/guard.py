@@ -56,6 +56,8 @@ def delivery_key(body: dict[str, Any]) -> Delivery | None:
         user = _text(_dict(body.get("user")).get("id"))
         if _text(first.get("action_ts")):
             return f"delivery:action:{user}:{first['action_ts']}", "action"
+    if kind in ("shortcut", "message_action") and _text(body.get("trigger_id")):
+        return f"delivery:shortcut:{body['trigger_id']}", "shortcut"
     if _text(body.get("command")) and _text(body.get("trigger_id")):
         return f"delivery:command:{body['trigger_id']}", "command"
     return None

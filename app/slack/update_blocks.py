@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.incidents.rules import STATUS_ORDER, Status
+from app.incidents.rules import (
+    MAX_NEXT_MINUTES,
+    STATUS_ORDER,
+    UPDATE_TEXT_LIMIT,
+    UpdateContent,
+)
 from app.incidents.snapshot import IncidentSnapshot
 from app.slack.blocks import (
     POST_UPDATE_ACTION,
@@ -21,31 +25,25 @@ from app.slack.blocks import (
 
 UPDATE_CALLBACK = "stakeholder_update"
 SNOOZE_ACTION = "snooze_update"
-TEXT_LIMIT = 1500
-MAX_NEXT_MINUTES = 24 * 60
-
-
-@dataclass(frozen=True)
-class UpdateContent:
-    status: Status
-    what_we_know: str
-    what_we_are_doing: str
-    next_update_minutes: int
-    next_due_at: datetime | None
+CLOSING_NOTE_ACTION = "closing_public_note"
+PUBLISH_BLOCK = "publish"
+PUBLISH_VALUE = "public"
 
 
 def update_modal(
-    incident: IncidentSnapshot, next_minutes: int, what_we_know: str = ""
+    incident: IncidentSnapshot, next_minutes: int, what_we_know: str = "", *, public: bool = False
 ) -> dict[str, Any]:
+    """The update form; `public` ticks "Also publish on the status page" (absent for a
+    private incident, whose updates are never published)."""
     status_options = [_option(s.value, s.label) for s in STATUS_ORDER]
     know: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": "value",
         "multiline": True,
-        "max_length": TEXT_LIMIT,
+        "max_length": UPDATE_TEXT_LIMIT,
     }
     if what_we_know:
-        know["initial_value"] = what_we_know[:TEXT_LIMIT]
+        know["initial_value"] = what_we_know[:UPDATE_TEXT_LIMIT]
     return {
         "type": "modal",
         "callback_id": UPDATE_CALLBACK,
@@ -83,7 +81,7 @@ def update_modal(
                     "type": "plain_text_input",
                     "action_id": "value",
                     "multiline": True,
-                    "max_length": TEXT_LIMIT,
+                    "max_length": UPDATE_TEXT_LIMIT,
                 },
             },
             {
@@ -99,8 +97,47 @@ def update_modal(
                     "initial_value": str(next_minutes),
                 },
             },
+            *([] if incident.is_private else [publish_input(public)]),
         ],
     }
+
+
+def publish_input(checked: bool) -> Block:
+    option = _option(
+        PUBLISH_VALUE,
+        "Also publish on the status page",
+        "Readers outside Slack see this update; names are never shown.",
+    )
+    element: dict[str, Any] = {"type": "checkboxes", "action_id": "value", "options": [option]}
+    if checked:
+        element["initial_options"] = [option]
+    return {
+        "type": "input",
+        "block_id": PUBLISH_BLOCK,
+        "optional": True,
+        "label": plain("Status page"),
+        "element": element,
+    }
+
+
+def closing_note_offer(incident: IncidentSnapshot) -> tuple[str, list[Block]]:
+    """Shown to whoever resolved a public incident: the status page's last word."""
+    text = f"{incident.reference} is resolved. Tell status page readers how it ended?"
+    return text, [
+        {"type": "section", "text": mrkdwn(text)},
+        {
+            "type": "actions",
+            "block_id": f"closing:{incident.id}",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": CLOSING_NOTE_ACTION,
+                    "text": plain("Write a closing public note"),
+                    "value": str(incident.id),
+                }
+            ],
+        },
+    ]
 
 
 def update_text(incident: IncidentSnapshot, content: UpdateContent) -> str:
@@ -110,7 +147,13 @@ def update_text(incident: IncidentSnapshot, content: UpdateContent) -> str:
     )
 
 
-def update_message(incident: IncidentSnapshot, content: UpdateContent, author: str) -> list[Block]:
+def update_message(
+    incident: IncidentSnapshot,
+    content: UpdateContent,
+    author: str,
+    status_link: str | None = None,
+) -> list[Block]:
+    """`status_link`: the update was also published; where the public reads it."""
     next_line = (
         f"Next update by {date_ref(content.next_due_at, '{time}')}"
         if content.next_due_at
@@ -136,6 +179,11 @@ def update_message(incident: IncidentSnapshot, content: UpdateContent, author: s
             "type": "context",
             "elements": [mrkdwn(f"Posted by {user_ref(author)} · {next_line}")],
         },
+        *(
+            [{"type": "context", "elements": [mrkdwn(f"Also on the status page: {status_link}")]}]
+            if status_link
+            else []
+        ),
     ]
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     Unicode,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -66,6 +67,9 @@ class Incident(SQLModel, table=True):
     announcement_channel_id: str | None = Field(default=None, max_length=32)
     announcement_ts: str | None = Field(default=None, max_length=32)
     last_update_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    # Closing sets when the channel is archived; archiving clears it and sets archived_at.
+    archive_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime(), index=True)
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
 
     # Declaring is a sequence of Slack calls; the names of the finished steps are kept so
     # that an interrupted declaration resumes where it stopped instead of starting over.
@@ -145,10 +149,16 @@ class TimelineEvent(SQLModel, table=True):
     permalink: str | None = Field(default=None, max_length=500)
     edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
     removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    # A scribe's or commander's rewording (`text` keeps what was recorded) or strike.
+    curated_text: str | None = Field(default=None, sa_type=Text())
+    curated_by: str | None = Field(default=None, max_length=32)
+    curated_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    struck_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
 
 
 class StakeholderUpdate(SQLModel, table=True):
     __tablename__ = "stakeholder_update"
+    __table_args__ = (Index("ix_stakeholder_update_public", "public", "incident_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(
@@ -163,6 +173,8 @@ class StakeholderUpdate(SQLModel, table=True):
     posted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     channel_ts: str | None = Field(default=None, max_length=32)
     thread_ts: str | None = Field(default=None, max_length=32)
+    # Chosen in the update modal: also shown on the public status page.
+    public: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class ActionItem(SQLModel, table=True):
@@ -220,3 +232,31 @@ apscheduler_jobs = Table(
     Column("next_run_time", Float(25), index=True),
     Column("job_state", LargeBinary, nullable=False),
 )
+
+
+class SlackEffect(SQLModel, table=True):
+    """Something Slack must be told about a committed change (the outbox).
+
+    Written in the change's transaction and carried out after the commit by any replica,
+    retried until Slack accepts it or refuses it for good. Redraws have one row per
+    incident and surface (`key` "card:7"): a newer change bumps `version`, so the latest
+    state is drawn and an older one never overwrites it.
+    """
+
+    __tablename__ = "slack_effect"
+    __table_args__ = (Index("ix_slack_effect_pending", "done_at", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    incident_id: int = Field(
+        index=True, sa_column_args=[ForeignKey("incident.id", ondelete="CASCADE")]
+    )
+    key: str = Field(max_length=120, unique=True)
+    kind: str = Field(max_length=20)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON())
+    version: int = Field(default=1)
+    attempts: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    error: str | None = Field(default=None, max_length=120)

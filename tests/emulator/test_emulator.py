@@ -226,6 +226,45 @@ def test_topic_purpose_archive_and_join(
     )
 
 
+def test_unarchive_follows_the_reference(
+    client: WebClient, emulator: SlackEmulator, incident_channel: str
+) -> None:
+    assert (
+        error_code(lambda: client.conversations_unarchive(channel=incident_channel))
+        == "not_archived"
+    )
+    client.conversations_archive(channel=incident_channel)
+    # "Bot tokens (xoxb-...) cannot currently be used to unarchive conversations."
+    assert (
+        error_code(lambda: client.conversations_unarchive(channel=incident_channel))
+        == "not_allowed_token_type"
+    )
+    assert emulator.channel(incident_channel).is_archived
+    emulator.allow_bot_unarchive()
+    assert client.conversations_unarchive(channel=incident_channel)["ok"] is True
+    assert client.chat_postMessage(channel=incident_channel, text="back")["ok"] is True
+    assert (
+        error_code(lambda: client.conversations_unarchive(channel="C0MISSING"))
+        == "channel_not_found"
+    )
+
+
+def test_archive_needs_the_scope_of_the_channel_type() -> None:
+    with SlackEmulator(scopes={"channels:manage"}) as emu:
+        client = WebClient(token=emu.bot_token, base_url=emu.api_url)
+        public = client.conversations_create(name="q")["channel"]["id"]
+        assert client.conversations_archive(channel=public)["ok"] is True
+        bob = emu.user_by_name("bob").id
+        private = emu.add_channel("secret", is_private=True, members=[bob, emu.bot_user_id])
+        failed = slack_error(lambda: client.conversations_archive(channel=private))
+        assert (failed.response["error"], failed.response["needed"]) == (
+            "missing_scope",
+            "groups:write",
+        )
+        failed = slack_error(lambda: client.conversations_unarchive(channel=private))
+        assert failed.response["error"] == "missing_scope"
+
+
 def test_list_hides_private_channels_the_bot_is_not_in(
     client: WebClient, emulator: SlackEmulator
 ) -> None:

@@ -78,8 +78,9 @@ def test_export_from_an_unmigrated_database_says_what_to_do(tmp_path: Path) -> N
 def test_serve_http_answers_health_and_refuses_unsigned(
     tmp_path: Path, emulator: SlackEmulator
 ) -> None:
-    port = _free_port()
+    port, admin_port = _free_port(), _free_port()
     env = _env(
+        FIREBREAK_ADMIN_PORT=str(admin_port),
         SLACK_BOT_TOKEN=emulator.bot_token,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=emulator.api_url,
@@ -109,7 +110,7 @@ def test_serve_http_answers_health_and_refuses_unsigned(
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                health = http_request(base + "/healthz")
+                health = http_request(f"http://127.0.0.1:{admin_port}/healthz")
                 break
             except OSError:
                 time.sleep(0.1)
@@ -123,6 +124,8 @@ def test_serve_http_answers_health_and_refuses_unsigned(
             {"Content-Type": "application/x-www-form-urlencoded"},
         )
         assert unsigned.status == 401
+        # Health and metrics live on the admin listener only.
+        assert http_request(base + "/healthz").status == 404
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=30)

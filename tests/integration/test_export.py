@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app.emulator import SlackEmulator
 from app.export.delivery import write_export
 from app.store.database import Database
-from app.store.models import Incident
+from app.store.models import ActionItem, Incident, StakeholderUpdate, TimelineEvent
 from tests.support.driver import SlackDriver
 from tests.support.scripted import NAMES, scripted_incident
 
@@ -229,3 +229,39 @@ def test_cli_export_asks_for_the_team_when_there_are_several(
     assert chosen.returncode == 0, chosen.stderr
     document = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
     assert document["incident"]["title"] == "Elsewhere"
+
+
+HOSTILE = (
+    "ok <img src=x onerror=alert(1)> [docs](javascript:alert(1)) `code` *bold* "
+    "<script>x</script>\n## Root cause\nIt was Bob.\n  - planted\n1. step\n===\n&lt;b&gt;"
+)
+
+
+def test_markdown_export_shows_free_text_as_typed_never_as_markup(db: Database) -> None:
+    incident_id = scripted_incident(db)
+    with db.session() as session:
+        incident = session.get(Incident, incident_id)
+        assert incident is not None
+        incident.title = HOSTILE
+        incident.summary = HOSTILE
+        for update in session.execute(select(StakeholderUpdate)).scalars():
+            update.what_we_know = update.what_we_are_doing = HOSTILE
+        for item in session.execute(select(ActionItem)).scalars():
+            item.text = HOSTILE
+        for event in session.execute(select(TimelineEvent)).scalars():
+            event.text = event.original_text = HOSTILE
+            event.permalink = "javascript:alert(1)" if event.permalink else None
+
+    markdown = export(db, incident_id, "markdown")
+
+    for raw in ("<img", "<script", "[docs](", "[link](javascript:", "`code`", "*bold*", "<b>"):
+        assert raw not in markdown
+    headings = [line for line in markdown.splitlines() if line.startswith("#")]
+    assert headings.count("## Root cause") == 1  # only the template's own section
+    assert not [line for line in markdown.splitlines() if line.startswith(("- planted", "1. "))]
+    assert not [line for line in markdown.splitlines() if line.strip() == "==="]
+    # Typed `&lt;` stays the four characters a person typed: escaped, not decoded to `<`.
+    assert "&amp;lt;b&amp;gt;" in markdown
+    # Each table row keeps its columns: no line of free text breaks out of a cell.
+    table_rows = [line for line in markdown.splitlines() if line.startswith("| 20")]
+    assert table_rows and all(line.endswith("|") for line in table_rows)

@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from app.emulator import SlackEmulator
 from app.incidents import repository as repo
+from app.incidents.actions import NewActionItem
 from app.store.models import ActionItem, Incident, TimelineEvent
 from tests.support.driver import SlackDriver
 
@@ -373,3 +374,76 @@ def test_a_mark_is_kept_when_slack_cannot_give_the_message_text(
     [marked] = events(slack, incident, "message_reacted")
     assert (marked.message_ts, marked.data["marked_by"]) == (ts, alice)
     assert marked.occurred_at == datetime.fromtimestamp(float(ts), UTC)
+
+
+def test_command_action_text_is_stored_as_typed_and_escaped_once(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    alice = emulator.user_by_name("alice").id
+    incident = declare(slack, emulator, alice, "Cert expired")
+    channel = incident.channel_id or ""
+    # What Slack sends for: check <b> & "x > y"
+    slack.command('action check &lt;b&gt; &amp; "x &gt; y"', user=alice, channel=channel)
+    with slack.runtime.db.session() as session:
+        [item] = session.execute(select(ActionItem)).scalars().all()
+    assert item.text == 'check <b> & "x > y"'
+
+    slack.command("actions", user=alice, channel=channel)
+    slack.action(
+        {"action_id": "action_item_done", "value": str(item.id), "type": "button"},
+        user=alice,
+        channel=channel,
+    )
+    shown = [m["text"] for m in emulator.messages(channel) if "action item" in m["text"]]
+    shown += [
+        block["text"]["text"]
+        for block in emulator.ephemeral_messages(channel)[-1]["blocks"]
+        if "check" in block.get("text", {}).get("text", "")
+    ]
+    assert len(shown) == 3  # added, done, listed
+    for text in shown:
+        assert 'check &lt;b&gt; &amp; "x &gt; y"' in text
+        assert "&amp;lt;" not in text and "&amp;amp;" not in text
+
+
+def test_a_long_action_list_says_how_many_are_not_shown(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    alice = emulator.user_by_name("alice").id
+    incident = declare(slack, emulator, alice, "Many follow-ups")
+    assert incident.id is not None
+    for n in range(60):
+        slack.runtime.services.actions.add(
+            incident.id, NewActionItem(f"follow-up {n}"), alice, "command", f"seed:{n}"
+        )
+
+    slack.command("actions", user=alice, channel=incident.channel_id or "")
+    listed = emulator.ephemeral_messages(incident.channel_id or "")[-1]["blocks"]
+    assert len(listed) <= 50
+    note = listed[-1]
+    assert note["type"] == "context"
+    assert "Showing 45 of 60: 15 more" in note["elements"][0]["text"]
+    assert "/incident export" in note["elements"][0]["text"]
+
+
+def test_plain_messages_are_acknowledged_and_dropped_unread(
+    slack: SlackDriver, emulator: SlackEmulator
+) -> None:
+    """message.channels delivers every message; only edits of marked ones matter."""
+    alice = emulator.user_by_name("alice").id
+    incident = declare(slack, emulator, alice, "Chatty channel")
+    before = len(events(slack, incident))
+    emulator.reset_calls()
+    message = {"type": "message", "channel": incident.channel_id, "user": alice}
+    for n in range(5):
+        result = slack.event({**message, "text": f"chatter {n}", "ts": f"1700000000.00000{n}"})
+        assert result.status == 200
+    edit = {
+        "type": "message",
+        "subtype": "message_changed",
+        "channel": incident.channel_id,
+        "message": {"ts": "1700000000.000001", "text": "edited", "edited": {"ts": "1.0"}},
+    }
+    assert slack.event(edit).status == 200  # an edit of a message nobody marked
+    assert emulator.calls == []
+    assert len(events(slack, incident)) == before

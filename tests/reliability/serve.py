@@ -26,9 +26,16 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    def __init__(self, emulator: SlackEmulator, database_url: str, workdir: Path) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        emulator: SlackEmulator,
+        database_url: str,
+        workdir: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.port, self.admin_port = free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.admin = f"http://127.0.0.1:{self.admin_port}"
         env = {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(ROOT),
@@ -37,8 +44,10 @@ class ServeProcess:
             "SLACK_API_URL": emulator.api_url,
             "DATABASE_URL": database_url,
             "FIREBREAK_LOG_FORMAT": "json",
+            "FIREBREAK_ADMIN_PORT": str(self.admin_port),
             "FIREBREAK_RESUME_INTERVAL_SECONDS": "0.5",
             "FIREBREAK_SETUP_LEASE_SECONDS": "1",
+            **(extra_env or {}),
         }
         command = [sys.executable, "-m", "app", "serve", "--http", "--host", "127.0.0.1"]
         self.process = subprocess.Popen(
@@ -57,7 +66,7 @@ class ServeProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"serve exited: {self.process.communicate()[1]}")
             try:
-                if http_request(self.base + "/healthz").status == 200:
+                if http_request(self.admin + "/healthz").status == 200:
                     return
             except OSError:
                 time.sleep(0.1)

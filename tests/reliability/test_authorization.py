@@ -132,3 +132,40 @@ def test_commander_can_act_while_the_invite_is_still_failing(
     )
     assert incidents(runtime)[0].severity == "SEV1"
     assert not any("invite you" in r.payload.get("text", "") for r in emulator.responses)
+
+
+def _severity(slack: SlackDriver, incident_id: int, user: str, channel: str, value: str) -> None:
+    slack.action(
+        _select(incident_id, blocks.SEVERITY_ACTION, selected_option={"value": value}),
+        user=user,
+        channel=channel,
+    )
+
+
+def test_membership_is_asked_afresh_for_joiners_and_after_a_leave(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    people: dict[str, str],
+    announce_channel: str,
+) -> None:
+    """A recent member list lets members act without a Web API call before the ack; a
+    newcomer is never refused for it, and someone who left is refused once Slack says so."""
+    declare(slack, people["alice"], "Login broken")
+    [incident] = incidents(runtime)
+    assert incident.id is not None and incident.channel_id is not None
+    channel, bob = incident.channel_id, people["bob"]
+    _severity(slack, incident.id, bob, channel, "SEV1")
+    assert incidents(runtime)[0].severity == "SEV2"  # not a member yet
+    emulator.join(channel, bob)
+    _severity(slack, incident.id, bob, channel, "SEV1")
+    assert incidents(runtime)[0].severity == "SEV1"  # joined: asked afresh
+    emulator.reset_calls()
+    _severity(slack, incident.id, bob, channel, "SEV2")
+    assert incidents(runtime)[0].severity == "SEV2"
+    assert emulator.calls_to("conversations.members") == []  # the recent list answered
+    emulator.leave(channel, bob)
+    slack.event({"type": "member_left_channel", "channel": channel, "user": bob})
+    _severity(slack, incident.id, bob, channel, "SEV1")
+    assert incidents(runtime)[0].severity == "SEV2"
+    assert "Only members of" in emulator.responses[-1].payload["text"]

@@ -25,7 +25,8 @@ from tests.support.driver import FORM, SlackDriver, http_request
 def probing_server(emulator: SlackEmulator, database_url: str) -> Iterator[HttpServer]:
     """A server whose /readyz probes on every request (no cached answer)."""
     runtime = build_runtime(make_settings(emulator, database_url, readiness_cache_seconds=0))
-    server = HttpServer(runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20)
+    assert runtime.identity.wait(10)  # its auth.test is not the one a test holds
+    server = HttpServer(runtime.web.admin, host="127.0.0.1", port=0, threads=4, max_body_bytes=1024)
     server.start()
     yield server
     server.stop()
@@ -59,11 +60,12 @@ def test_readyz_answers_quickly_while_slack_hangs(
 
 
 def test_readyz_probes_slack_once_for_many_readers(
-    server: HttpServer, emulator: SlackEmulator
+    admin: HttpServer, emulator: SlackEmulator, runtime: Runtime
 ) -> None:
+    assert runtime.identity.wait(10)
     emulator.reset_calls()
     for _ in range(10):
-        assert http_request(server.url + "/readyz").status == 200
+        assert http_request(admin.url + "/readyz").status == 200
     assert len(emulator.calls_to("auth.test")) == 1
 
 
@@ -72,7 +74,7 @@ def test_readyz_reports_an_unreachable_database(emulator: SlackEmulator, tmp_pat
     runtime = build_runtime(
         make_settings(emulator, f"sqlite:///{tmp_path}/gone/x.db"), migrate=False
     )
-    server = HttpServer(runtime.web, host="127.0.0.1", port=0, threads=2, max_body_bytes=1 << 20)
+    server = HttpServer(runtime.web.admin, host="127.0.0.1", port=0, threads=2, max_body_bytes=1024)
     server.start()
     try:
         ready = http_request(server.url + "/readyz")
@@ -86,10 +88,14 @@ def test_readyz_reports_an_unreachable_database(emulator: SlackEmulator, tmp_pat
 
 
 def test_metrics_count_requests_slack_calls_and_open_incidents(
-    slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, announce_channel: str
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    admin: HttpServer,
+    announce_channel: str,
 ) -> None:
     declare(slack, emulator.user_by_name("alice").id, "Queue backlog")
-    text = http_request(slack.url.removesuffix("/slack/events") + "/metrics").body.decode()
+    text = http_request(admin.url + "/metrics").body.decode()
     assert 'firebreak_requests_total{listener="view:declare_incident",outcome="200"} 1.0' in text
     assert 'firebreak_request_seconds_count{listener="view:declare_incident"} 1.0' in text
     assert 'firebreak_slack_api_calls_total{method="conversations.create"} 1.0' in text
@@ -129,11 +135,11 @@ def test_request_metrics_stay_bounded_whatever_senders_put_in_bodies(
 
 
 def test_slack_errors_are_counted_by_method(
-    slack: SlackDriver, emulator: SlackEmulator, announce_channel: str
+    slack: SlackDriver, emulator: SlackEmulator, admin: HttpServer, announce_channel: str
 ) -> None:
     emulator.fail_next("pins.add", "http_500", times=10)
     declare(slack, emulator.user_by_name("alice").id, "Pins broken")
-    text = http_request(slack.url.removesuffix("/slack/events") + "/metrics").body.decode()
+    text = http_request(admin.url + "/metrics").body.decode()
     assert 'firebreak_slack_api_errors_total{error="internal_error",method="pins.add"} 1.0' in text
 
 

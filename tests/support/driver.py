@@ -99,6 +99,40 @@ class SlackDriver:
         )
         return self.post(payloads.interactive_body(payload), FORM, wait=wait)
 
+    def shortcut(self, callback_id: str, *, user: str, wait: bool = True) -> HttpResult:
+        """A global shortcut, chosen from Slack's shortcut menu."""
+        self.last_trigger_id = self.emulator.new_trigger_id(user)
+        payload = payloads.global_shortcut(
+            team_id=self.team_id,
+            user_id=user,
+            callback_id=callback_id,
+            trigger_id=self.last_trigger_id,
+        )
+        return self.post(payloads.interactive_body(payload), FORM, wait=wait)
+
+    def message_action(
+        self,
+        callback_id: str,
+        *,
+        user: str,
+        channel: str,
+        message: dict[str, Any],
+        trigger_id: str | None = None,
+        wait: bool = True,
+    ) -> HttpResult:
+        """A message shortcut, chosen from a message's "More actions" menu."""
+        self.last_trigger_id = trigger_id or self.emulator.new_trigger_id(user)
+        payload = payloads.message_action(
+            team_id=self.team_id,
+            user_id=user,
+            callback_id=callback_id,
+            trigger_id=self.last_trigger_id,
+            response_url=self.emulator.new_response_url(channel_id=channel, user_id=user),
+            channel_id=channel,
+            message=message,
+        )
+        return self.post(payloads.interactive_body(payload), FORM, wait=wait)
+
     def submit(
         self,
         view: dict[str, Any],

@@ -84,6 +84,49 @@ def block_actions(
     return payload
 
 
+def global_shortcut(
+    *, team_id: str, user_id: str, callback_id: str, trigger_id: str
+) -> dict[str, Any]:
+    return {
+        "type": "shortcut",
+        "token": "deprecated-verification-token",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": team_id, "domain": "firebreak-test"},
+        "user": {"id": user_id, "username": "responder", "team_id": team_id},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+    }
+
+
+def message_action(
+    *,
+    team_id: str,
+    user_id: str,
+    callback_id: str,
+    trigger_id: str,
+    response_url: str,
+    channel_id: str,
+    message: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "type": "message_action",
+        "token": "deprecated-verification-token",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": team_id, "domain": "firebreak-test"},
+        "user": {"id": user_id, "username": "responder", "team_id": team_id, "name": "responder"},
+        "channel": {"id": channel_id, "name": "channel"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "message_ts": message.get("ts", ""),
+        "message": message,
+    }
+
+
 def view_submission(
     *,
     team_id: str,

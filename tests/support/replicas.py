@@ -32,6 +32,7 @@ def free_port() -> int:
 class Replica:
     name: str
     port: int
+    admin_port: int
     process: subprocess.Popen[bytes]
 
     @property
@@ -40,7 +41,7 @@ class Replica:
 
     def healthy(self) -> bool:
         try:
-            return http_request(self.url + "/healthz").status == 200
+            return http_request(f"http://127.0.0.1:{self.admin_port}/healthz").status == 200
         except OSError:
             return False
 
@@ -60,7 +61,7 @@ class Replica:
 def start_replica(
     name: str, emulator: SlackEmulator, database_url: str, signing_secret: str, log_dir: Path
 ) -> Replica:
-    port = free_port()
+    port, admin_port = free_port(), free_port()
     separator = "&" if "?" in database_url else "?"
     env = {
         **os.environ,
@@ -70,6 +71,7 @@ def start_replica(
         # The name shows in pg_stat_activity, so a test can see which replica leads.
         "DATABASE_URL": f"{database_url}{separator}application_name={name}",
         "FIREBREAK_LOG_FORMAT": "json",
+        "FIREBREAK_ADMIN_PORT": str(admin_port),
         "PYTHONPATH": str(ROOT),
     }
     env.pop("SLACK_APP_TOKEN", None)
@@ -83,7 +85,7 @@ def start_replica(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    return Replica(name, port, process)
+    return Replica(name, port, admin_port, process)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -96,13 +98,18 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def leader_name(engine: Engine) -> str | None:
-    """The application_name of the session holding the scheduler's advisory lock."""
+    """The application_name of the session holding the scheduler's advisory lock.
+
+    Only this database's locks: other databases on the same server (other test runs)
+    hold advisory locks of their own.
+    """
     with engine.connect() as connection:
         row = connection.execute(
             text(
                 "SELECT a.application_name FROM pg_locks l "
                 "JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.granted"
+                "WHERE l.locktype = 'advisory' AND l.granted "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             )
         ).first()
     return str(row[0]) if row else None

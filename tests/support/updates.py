@@ -86,9 +86,11 @@ def post_update(
     *,
     minutes: str = "60",
     status: str = "investigating",
+    wait: bool = True,
 ) -> None:
     view = open_update_form(slack, incident, user)
-    result = slack.submit(view, form_values(know, "Rolling back", minutes, status), user=user)
+    values = form_values(know, "Rolling back", minutes, status)
+    result = slack.submit(view, values, user=user, wait=wait)
     assert result.status == 200 and not result.body, result.body
 
 

@@ -92,3 +92,46 @@ def test_work_slots_follow_the_database_unless_set() -> None:
     sized = Settings(_env_file=None, database_url=postgres, db_pool_size=4, db_max_overflow=2)
     assert sized.work_slots == 6
     assert Settings(_env_file=None, database_url=postgres, listener_workers=3).work_slots == 3
+
+
+def test_bridge_template_accepts_known_placeholders(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _clean_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("FIREBREAK_BRIDGE_URL", "https://meet.example.com/{channel}?n={number}")
+    assert load_settings().bridge_url == "https://meet.example.com/{channel}?n={number}"
+    monkeypatch.setenv("FIREBREAK_BRIDGE_URL", "")
+    assert load_settings().bridge_url is None
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("https://meet.example.com/{room}", "unknown placeholder {room}"),
+        ("https://meet.example.com/{channel", "not a valid template"),
+        ("meet.example.com/{channel}", "must start with https://"),
+    ],
+)
+def test_bad_bridge_template_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, template: str, message: str
+) -> None:
+    _clean_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("FIREBREAK_BRIDGE_URL", template)
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    text = str(raised.value)
+    assert text.startswith("FIREBREAK_BRIDGE_URL is invalid:")
+    assert message in text
+    assert "\n" not in text
+
+
+def test_archive_after_hours_defaults_to_a_day(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _clean_env(monkeypatch, tmp_path)
+    assert load_settings().archive_after_hours == 24
+    monkeypatch.setenv("FIREBREAK_ARCHIVE_AFTER_HOURS", "0")
+    assert load_settings().archive_after_hours == 0
+    monkeypatch.setenv("FIREBREAK_ARCHIVE_AFTER_HOURS", "-1")
+    with pytest.raises(ConfigError, match="FIREBREAK_ARCHIVE_AFTER_HOURS"):
+        load_settings()

@@ -13,7 +13,14 @@ def _request(**values: str) -> UpdateRequest:
         "next_update_minutes": "30",
         **values,
     }
-    return UpdateRequest(incident_id=1, user_id="U1", **fields)
+    return UpdateRequest(
+        incident_id=1,
+        user_id="U1",
+        status=fields["status"],
+        what_we_know=fields["what_we_know"],
+        what_we_are_doing=fields["what_we_are_doing"],
+        next_update_minutes=fields["next_update_minutes"],
+    )
 
 
 def test_a_complete_update_is_valid() -> None:

@@ -5,6 +5,12 @@ from app.slack.commands import (
     timeline,  # noqa: F401  (registers note, action, actions, export)
     updates,  # noqa: F401  (registers update)
 )
-from app.slack.commands.router import SUBCOMMANDS, CommandContext, dispatch, subcommand
+from app.slack.commands.router import (
+    SUBCOMMANDS,
+    CommandContext,
+    dispatch,
+    records_before_ack,
+    subcommand,
+)
 
-__all__ = ["SUBCOMMANDS", "CommandContext", "dispatch", "subcommand"]
+__all__ = ["SUBCOMMANDS", "CommandContext", "dispatch", "records_before_ack", "subcommand"]

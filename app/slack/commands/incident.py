@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from app.incidents.errors import InvalidInput
+from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
 from app.incidents.rules import Status, parse_status
 from app.incidents.service import Declaration
 from app.slack import blocks
+from app.slack.closing_note import closing_note_hint
 from app.slack.commands.router import CommandContext, help_lines, subcommand
 from app.store.types import utcnow
 
@@ -47,7 +48,7 @@ def list_incidents(context: CommandContext) -> None:
     context.reply("\n".join(["*Open incidents*", *lines]) if lines else "No open incidents.")
 
 
-@subcommand("role", "role <role> @someone", "hand a role over", in_incident=True)
+@subcommand("role", "role <role> @someone", "hand a role over", in_incident=True, records=True)
 def assign_role(context: CommandContext) -> None:
     incident = context.require_incident()
     roles = context.services.settings.roles
@@ -62,7 +63,7 @@ def assign_role(context: CommandContext) -> None:
         context.reply(change.summary)
 
 
-@subcommand("severity", "severity <level>", "change the severity", in_incident=True)
+@subcommand("severity", "severity <level>", "change the severity", in_incident=True, records=True)
 def change_severity(context: CommandContext) -> None:
     incident = context.require_incident()
     if not context.args:
@@ -75,7 +76,7 @@ def change_severity(context: CommandContext) -> None:
         context.reply(change.summary)
 
 
-@subcommand("status", "status <status>", "move the status", in_incident=True)
+@subcommand("status", "status <status>", "move the status", in_incident=True, records=True)
 def change_status(context: CommandContext) -> None:
     incident = context.require_incident()
     status = parse_status(context.args.split()[0]) if context.args else None
@@ -86,6 +87,39 @@ def change_status(context: CommandContext) -> None:
     )
     if not change.changed:
         context.reply(change.summary)
+    if change.note:
+        context.reply(change.note)
+    hint = closing_note_hint(context.services, change)
+    if hint:
+        context.reply(hint)
+
+
+@subcommand(
+    "reopen",
+    "reopen [INC-n] [status]",
+    "reopen a resolved or closed incident (from anywhere; unarchives its channel)",
+)
+def reopen(context: CommandContext) -> None:
+    services = context.services
+    words = context.args.split()
+    incident = context.incident
+    if words and words[0].upper().startswith("INC-"):
+        incident = services.incidents.by_reference(context.team_id, words.pop(0))
+        if incident is None:
+            raise NotAllowed(UNKNOWN_INCIDENT)
+    if incident is None:
+        raise InvalidInput(
+            "Type `/incident reopen INC-<number>`, or run it in the incident's channel."
+        )
+    status = parse_status(words[0]) if words else Status.INVESTIGATING
+    if status is None or not status.is_open:
+        raise InvalidInput("Reopen to `investigating`, `identified` or `monitoring`.")
+    services.incidents.require_member(incident, context.user_id)
+    if incident.status.is_open:
+        context.reply(f"{incident.reference} is open already ({incident.status.label}).")
+        return
+    change = services.incidents.change_status(incident.id, status, context.user_id, "command")
+    context.reply(change.note or f"{incident.reference} is reopened: {status.label}.")
 
 
 @subcommand("who", "who", "who holds each role and who is in the channel", in_incident=True)
@@ -96,7 +130,7 @@ def who(context: CommandContext) -> None:
     context.reply(blocks.who_text(incident, context.services.settings.roles, members))
 
 
-@subcommand("resolve", "resolve", "resolve the incident", in_incident=True)
+@subcommand("resolve", "resolve", "resolve the incident", in_incident=True, records=True)
 def resolve(context: CommandContext) -> None:
     incident = context.require_incident()
     change = context.services.incidents.change_status(
@@ -104,3 +138,6 @@ def resolve(context: CommandContext) -> None:
     )
     if not change.changed:
         context.reply(change.summary)
+    hint = closing_note_hint(context.services, change)
+    if hint:
+        context.reply(hint)

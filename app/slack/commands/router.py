@@ -47,19 +47,27 @@ class Subcommand:
     summary: str
     handler: Handler
     in_incident: bool
+    # Changes an incident in a few milliseconds: run before the ack, so an acknowledged
+    # command is a recorded one.
+    records: bool = False
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {}
 
 
 def subcommand(
-    name: str, usage: str, summary: str, *, in_incident: bool = False
+    name: str, usage: str, summary: str, *, in_incident: bool = False, records: bool = False
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        SUBCOMMANDS[name] = Subcommand(name, usage, summary, handler, in_incident)
+        SUBCOMMANDS[name] = Subcommand(name, usage, summary, handler, in_incident, records)
         return handler
 
     return register
+
+
+def records_before_ack(name: str) -> bool:
+    command = SUBCOMMANDS.get(name.lower())
+    return command is not None and command.records
 
 
 def help_lines() -> list[str]:

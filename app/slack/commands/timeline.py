@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.export.delivery import parse_format, share_export
 from app.incidents.actions import USAGE, parse_action
 from app.incidents.errors import InvalidInput
+from app.incidents.timeline import EDIT, MAX_LISTED, RESTORE, STRIKE, Curation
 from app.services import Services
 from app.slack import blocks
 from app.slack.commands.router import CommandContext, subcommand
@@ -34,6 +36,61 @@ def note(context: CommandContext) -> None:
         context.reply(f":memo: Noted on the {incident.reference} timeline.")
 
 
+TIMELINE_USAGE = (
+    "Type `/incident timeline` to list entries, `/incident timeline edit <id> <new text>`, "
+    "`/incident timeline strike <id>` or `/incident timeline restore <id>`."
+)
+
+
+@subcommand(
+    "timeline",
+    "timeline [edit <id> <text> | strike <id> | restore <id>]",
+    "list timeline entries; the scribe or commander rewords or strikes one",
+    in_incident=True,
+)
+def timeline(context: CommandContext) -> None:
+    incident = context.require_incident()
+    services = context.services
+    services.incidents.require_member(incident, context.user_id)
+    if not context.args:
+        entries = services.timeline.entries(incident.id)
+        lines = [
+            blocks.TimelineLine(
+                e.id or 0,
+                e.occurred_at,
+                e.kind,
+                e.actor_id,
+                e.text,
+                e.curated_text,
+                e.curated_by,
+                e.struck_at is not None,
+            )
+            for e in entries
+        ]
+        context.reply(blocks.timeline_listing(incident.reference, lines, MAX_LISTED))
+        return
+    action, _, rest = context.args.partition(" ")
+    entry, _, text = rest.strip().partition(" ")
+    action = action.lower()
+    if action not in (EDIT, STRIKE, RESTORE) or not entry.isdigit():
+        raise InvalidInput(TIMELINE_USAGE)
+    change = Curation(
+        int(entry),
+        action,
+        context.user_id,
+        f"command:{context.trigger_id}",
+        text if action == EDIT else None,
+    )
+    curated = services.timeline.curate(incident, change)
+    if curated is None:
+        return
+    done = {EDIT: "reworded", STRIKE: "struck", RESTORE: "restored"}[action]
+    context.reply(
+        f"Entry {entry} {done} on the {incident.reference} timeline; the export keeps "
+        "what was first recorded."
+    )
+
+
 @subcommand(
     "action",
     "action <text> [@owner] [due <date|tomorrow|friday|in 3 days>]",
@@ -45,7 +102,9 @@ def add_action(context: CommandContext) -> None:
     if not context.args:
         raise InvalidInput(USAGE)
     services = context.services
-    item = parse_action(context.args, requester_today(services, context.user_id))
+    parsed = parse_action(context.args, requester_today(services, context.user_id))
+    # Slack escapes `&`, `<` and `>` in command text; store what was typed.
+    item = replace(parsed, text=blocks.unescape(parsed.text))
     services.incidents.require_member(incident, context.user_id)
     added = services.actions.add(
         incident.id, item, context.user_id, "command", f"command:{context.trigger_id}"

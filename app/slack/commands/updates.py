@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from app.slack import update_blocks
 from app.slack.commands.router import CommandContext, subcommand
 
 
 @subcommand("update", "update [what we know]", "post a stakeholder update", in_incident=True)
 def post_update(context: CommandContext) -> None:
     incident = context.require_incident()
-    context.services.updates.open_modal(
-        context.trigger_id, incident.id, context.user_id, context.args
+    incident, minutes = context.services.updates.modal_defaults(incident.id, context.user_id)
+    context.services.slack.open_view(
+        context.trigger_id, update_blocks.update_modal(incident, minutes, context.args)
     )

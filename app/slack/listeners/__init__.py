@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from app.services import Services
-from app.slack.listeners import actions, commands, events, updates, views
+from app.slack.listeners import actions, commands, events, shortcuts, updates, views
 
 
 def register(app: App, services: Services) -> None:
-    for module in (commands, actions, views, events, updates):
+    for module in (commands, actions, views, events, updates, shortcuts):
         module.register(app, services)

@@ -16,6 +16,7 @@ from app.incidents.service import Change
 from app.logging import get_logger
 from app.services import Services
 from app.slack import blocks
+from app.slack.closing_note import offer_closing_note
 from app.slack.gateway import SlackCallError
 
 log = get_logger(__name__)
@@ -25,26 +26,37 @@ def _incident_id(action: dict[str, Any]) -> int:
     return int(str(action.get("block_id", "")).rsplit(":", 1)[-1])
 
 
-def _guarded(respond: Respond, change: Callable[[], Change]) -> None:
-    """Run a card change; tell the presser (only them) when it cannot be done."""
+def _record_then_ack(ack: Ack, respond: Respond, change: Callable[[], Change]) -> Change | None:
+    """Record a card change, then acknowledge: an acked press is never lost.
+
+    The change commits with its Slack effects before the ack; the notifier tells Slack
+    afterwards. When it cannot be done, only the presser is told why.
+    """
     try:
         result = change()
     except IncidentError as error:
+        ack()
         respond(response_type="ephemeral", replace_original=False, text=str(error))
-        return
+        return None
     except SQLAlchemyError:
+        ack()
         log.warning("action_database_unavailable")
         respond(response_type="ephemeral", replace_original=False, text=blocks.DATABASE_DOWN)
-        return
+        return None
     except SlackCallError as error:
+        ack()
         respond(
             response_type="ephemeral",
             replace_original=False,
             text=f"Slack did not accept that just now ({error.error}); try again in a moment.",
         )
-        return
+        return None
+    ack()
     if not result.changed:
         log.info("card_action_no_change", summary=result.summary)
+    if result.note:
+        respond(response_type="ephemeral", replace_original=False, text=result.note)
+    return result
 
 
 def register(app: App, services: Services) -> None:
@@ -54,12 +66,13 @@ def register(app: App, services: Services) -> None:
     def role_selected(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
-        ack()
         role = action["action_id"].removeprefix(blocks.ROLE_ACTION_PREFIX)
         user = action.get("selected_user")
         if not user:
+            ack()
             return
-        _guarded(
+        _record_then_ack(
+            ack,
             respond,
             lambda: incidents.assign_role(
                 _incident_id(action), role, user, body["user"]["id"], "button"
@@ -70,9 +83,9 @@ def register(app: App, services: Services) -> None:
     def severity_selected(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
-        ack()
         severity = action["selected_option"]["value"]
-        _guarded(
+        _record_then_ack(
+            ack,
             respond,
             lambda: incidents.change_severity(
                 _incident_id(action), severity, body["user"]["id"], "button"
@@ -83,29 +96,32 @@ def register(app: App, services: Services) -> None:
     def status_selected(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
-        ack()
         status = parse_status(action["selected_option"]["value"])
         if status is None:
+            ack()
             return
-        _guarded(
+        change = _record_then_ack(
+            ack,
             respond,
             lambda: incidents.change_status(
                 _incident_id(action), status, body["user"]["id"], "button"
             ),
         )
+        offer_closing_note(services, change, body["user"]["id"])
 
     @app.action(blocks.RESOLVE_ACTION)
     def resolve_pressed(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
-        ack()
         incident_id = int(action["value"])
-        _guarded(
+        change = _record_then_ack(
+            ack,
             respond,
             lambda: incidents.change_status(
                 incident_id, Status.RESOLVED, body["user"]["id"], "button"
             ),
         )
+        offer_closing_note(services, change, body["user"]["id"])
 
     @app.action(blocks.DECLARE_BUTTON)
     def declare_pressed(ack: Ack, body: dict[str, Any]) -> None:

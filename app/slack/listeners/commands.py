@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.logging import get_logger
 from app.services import Services
 from app.slack import blocks
-from app.slack.commands import CommandContext, dispatch
+from app.slack.commands import CommandContext, dispatch, records_before_ack
 from app.slack.gateway import SlackCallError
 
 log = get_logger(__name__)
@@ -20,13 +20,18 @@ log = get_logger(__name__)
 def register(app: App, services: Services) -> None:
     @app.command("/incident")
     def incident_command(ack: Ack, respond: Respond, command: dict[str, Any]) -> None:
-        ack()
         text = (command.get("text") or "").strip()
+        name, _, args = text.partition(" ")
+        records = records_before_ack(name)
+        if not records:
+            ack()
         if not text:
             open_declare_modal(services, command["trigger_id"], command, respond)
             return
-        name, _, args = text.partition(" ")
         channel_id = command.get("channel_id", "")
+        # A recording command answers after its ack, so Slack hears back in milliseconds.
+        held: list[str] = []
+        reply = held.append if records else _ephemeral(respond)
         try:
             context = CommandContext(
                 services=services,
@@ -36,13 +41,18 @@ def register(app: App, services: Services) -> None:
                 args=args.strip(),
                 trigger_id=command.get("trigger_id", ""),
                 response_url=command.get("response_url"),
-                reply=_ephemeral(respond),
+                reply=reply,
                 incident=services.incidents.for_channel(channel_id),
             )
             dispatch(name, context)
         except SQLAlchemyError:
             log.warning("command_database_unavailable", subcommand=name)
-            respond(response_type="ephemeral", text=blocks.DATABASE_DOWN)
+            reply(blocks.DATABASE_DOWN)
+        finally:
+            if records:
+                ack()
+                for message in held:
+                    _ephemeral(respond)(message)
 
 
 def _ephemeral(respond: Respond) -> Callable[[str], None]:

@@ -23,7 +23,12 @@ def register(app: App, services: Services) -> None:
 
     @app.event("member_joined_channel")
     def member_joined(event: dict[str, Any]) -> None:
+        services.incidents.forget_members(str(event.get("channel", "")))
         welcome_newcomer(services, str(event.get("channel", "")), str(event.get("user", "")))
+
+    @app.event("member_left_channel")
+    def member_left(event: dict[str, Any]) -> None:
+        services.incidents.forget_members(str(event.get("channel", "")))
 
     @app.event("pin_added")
     def pin_added(event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -95,8 +100,10 @@ def publish_home(services: Services, team_id: str, user_id: str) -> None:
     mine = services.incidents.roles_of(team_id, user_id)
     visible_mine = [(i, role) for i, role in mine if services.incidents.can_see(i, user_id)]
     recent = services.incidents.visible_recent_incidents(team_id, user_id)
+    refused = services.notifier.refused(incident.id for incident in incidents)
     services.slack.publish_home(
-        user_id, blocks.home_view(incidents, visible_mine, utcnow(), recent=recent)
+        user_id,
+        blocks.home_view(incidents, visible_mine, utcnow(), recent=recent, refused=refused),
     )
 
 
@@ -106,5 +113,6 @@ def welcome_newcomer(services: Services, channel_id: str, user_id: str) -> None:
     if incident is None or not user_id or user_id == services.slack.bot_user_id():
         return
     latest = services.incidents.latest_update_line(incident.id)
-    text, welcome = blocks.welcome(incident, services.settings.roles, latest)
+    bridge = blocks.bridge_link(services.settings.bridge_url, incident)
+    text, welcome = blocks.welcome(incident, services.settings.roles, latest, bridge)
     services.slack.post_ephemeral(channel_id, user_id, text, welcome)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.incidents.errors import IncidentError
 from app.incidents.updates import UpdateRequest, validate_update
@@ -37,6 +38,15 @@ def update_request(body: dict[str, Any], view: dict[str, Any]) -> UpdateRequest:
         what_we_are_doing=_state(values, "doing").get("value") or "",
         next_update_minutes=str(_state(values, "next").get("value") or ""),
         request_key=f"view:{view['id']}:{view.get('hash', '')}",
+        public=_published(values),
+    )
+
+
+def _published(values: dict[str, Any]) -> bool:
+    chosen = _state(values, update_blocks.PUBLISH_BLOCK).get("selected_options") or []
+    return any(
+        isinstance(option, dict) and option.get("value") == update_blocks.PUBLISH_VALUE
+        for option in chosen
     )
 
 
@@ -47,8 +57,11 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         ack()
         try:
-            services.updates.open_modal(
-                body["trigger_id"], int(action["value"]), body["user"]["id"]
+            incident, minutes = services.updates.modal_defaults(
+                int(action["value"]), body["user"]["id"]
+            )
+            services.slack.open_view(
+                body["trigger_id"], update_blocks.update_modal(incident, minutes)
             )
         except IncidentError as error:
             _tell(respond, str(error))
@@ -56,16 +69,36 @@ def register(app: App, services: Services) -> None:
             log.warning("update_modal_failed", error=error.error)
             _tell(respond, f"Slack did not open the form ({error.error}); try again.")
 
+    @app.action(update_blocks.CLOSING_NOTE_ACTION)
+    def closing_note_pressed(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        user = body["user"]["id"]
+        try:
+            incident = services.incidents.snapshot(int(action["value"]))
+            services.incidents.require_member(incident, user)
+            # Resolved: no further update is due, and the note is meant for the public.
+            view = update_blocks.update_modal(incident, 0, public=not incident.is_private)
+            services.slack.open_view(body["trigger_id"], view)
+        except IncidentError as error:
+            _tell(respond, str(error))
+        except SlackCallError as error:
+            log.warning("closing_note_modal_failed", error=error.error)
+            _tell(respond, f"Slack did not open the form ({error.error}); try again.")
+
     @app.action(update_blocks.SNOOZE_ACTION)
     def snooze_pressed(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
-        ack()
         key = f"snooze:{action.get('action_ts', '')}:{body['user']['id']}"
         try:
-            _tell(respond, services.updates.snooze(int(action["value"]), body["user"]["id"], key))
+            answer = services.updates.snooze(int(action["value"]), body["user"]["id"], key)
         except IncidentError as error:
-            _tell(respond, str(error))
+            answer = str(error)
+        # Acknowledged once recorded: a crash after the ack loses nothing.
+        ack()
+        _tell(respond, answer)
 
     @app.view(update_blocks.UPDATE_CALLBACK)
     def update_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -74,8 +107,14 @@ def register(app: App, services: Services) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        ack()
         try:
             services.updates.post(request)
         except IncidentError as error:
-            services.slack.post(request.user_id, f"Your update was not posted: {error}")
+            ack(response_action="errors", errors={"know": f"Not posted: {error}"})
+            return
+        except SQLAlchemyError:
+            log.warning("update_database_unavailable")
+            ack(response_action="errors", errors={"know": blocks.DATABASE_DOWN})
+            return
+        # Acknowledged once recorded; the notifier posts it to the channel and the thread.
+        ack()

@@ -1,0 +1,549 @@
+"""The one way out to Slack for committed changes: carry out the pending Slack effects.
+
+Use cases record effects (`app/incidents/effects.py`) in the transaction of their change.
+The notifier renders each from the database as it is *now* and tells Slack:
+
+- a pending effect is leased before it runs, so replicas never run it at once;
+- a redraw that another change bumped while it ran runs again, so the latest state wins;
+- a message carries metadata naming its effect; a retry first looks for it in Slack, so
+  a post whose answer was lost is never posted twice;
+- a failure Slack may get over (5xx, `internal_error`, rate limits, timeouts) is retried
+  with backoff; one that cannot succeed (`channel_not_found`, `is_archived`, ...) is
+  recorded on the timeline and counted, and never retried.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, SQLModel
+
+from app.config import Settings
+from app.incidents import repository as repo
+from app.incidents.effects import Kind, Notice
+from app.incidents.rules import Status, UpdateContent
+from app.incidents.service import snapshot_of, update_line
+from app.incidents.snapshot import IncidentSnapshot
+from app.logging import bind_request, get_logger
+from app.metrics import Metrics
+from app.slack import blocks, update_blocks
+from app.slack.gateway import SlackCallError, SlackGateway
+from app.statuspage.links import incident_link
+from app.store.database import Database
+from app.store.models import SlackEffect, StakeholderUpdate
+from app.store.types import utcnow
+
+log = get_logger(__name__)
+
+_TABLE = SQLModel.metadata.tables[SlackEffect.__tablename__]
+EFFECT_MARKER = "firebreak_effect"
+MAX_BACKOFF_SECONDS = 300.0
+NOT_READY = "not_ready"
+# Worth trying again: Slack or the network may get over these.
+TRANSIENT_ERRORS = frozenset(
+    {
+        "unavailable",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "ratelimited",
+        "rate_limited",
+        "team_added_to_org",
+        # Ours: the message to reply to is not posted yet (the declaration is still
+        # being set up); try again once it is.
+        NOT_READY,
+        # Someone may unarchive the channel (Slack does not let apps do it).
+        "is_archived",
+    }
+)
+
+Submit = Callable[[Callable[[], None]], object]
+
+
+def run_now(task: Callable[[], None]) -> None:
+    task()
+
+
+def is_transient(error: SlackCallError) -> bool:
+    return error.error in TRANSIENT_ERRORS or error.error.startswith("http_5")
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 s, 2 s, 4 s ... capped at five minutes, with a little jitter so replicas spread."""
+    seconds = min(MAX_BACKOFF_SECONDS, 2.0 ** max(attempts - 1, 0))
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+class _LeaseKeeper:
+    """Renews the leases of the effects this process is carrying out, every third of a
+    lease: a slow Slack never lets another replica take an effect over while it is being
+    carried out, and a replica that dies stops renewing, so another takes over after one
+    lease."""
+
+    def __init__(self, db: Database, lease: timedelta) -> None:
+        self._db = db
+        self._lease = lease
+        self._held: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def holding(self, effect_ids: Iterable[int]) -> Iterator[None]:
+        ids = list(effect_ids)
+        with self._lock:
+            for effect_id in ids:
+                self._held[effect_id] = self._held.get(effect_id, 0) + 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._renew_forever, name="effect-leases", daemon=True
+                )
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                for effect_id in ids:
+                    self._held[effect_id] -= 1
+                    if not self._held[effect_id]:
+                        del self._held[effect_id]
+
+    def _renew_forever(self) -> None:
+        while True:
+            time.sleep(self._lease.total_seconds() / 3)
+            with self._lock:
+                held = list(self._held)
+            if held:
+                self._renew(held)
+
+    def _renew(self, held: list[int]) -> None:
+        try:
+            with self._db.session() as session:
+                session.execute(
+                    update(_TABLE)
+                    .where(_TABLE.c.id.in_(held), _TABLE.c.done_at.is_(None))
+                    .values(lease_until=utcnow() + self._lease)
+                )
+        except SQLAlchemyError as error:
+            log.warning("effect_leases_not_renewed", error=type(error).__name__)
+
+
+@dataclass(frozen=True)
+class _View:
+    """What the effects of one incident are drawn from, read in one transaction."""
+
+    incident: IncidentSnapshot
+    card_ts: str | None
+    latest_update: str | None
+    setup_steps: list[str]
+    updates: dict[int | None, StakeholderUpdate]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    incident_id: int
+    kind: Kind
+    payload: dict[str, Any]
+    version: int
+    attempts: int
+
+
+class Notifier:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        slack: SlackGateway,
+        metrics: Metrics,
+        submit: Submit = run_now,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.slack = slack
+        self.metrics = metrics
+        self._submit = submit
+        self._lease = timedelta(seconds=settings.effects_lease_seconds)
+        self._leases = _LeaseKeeper(db, self._lease)
+        self._lock = threading.Lock()
+        self._running: set[int] = set()
+        self._again: set[int] = set()
+
+    # --- scheduling -----------------------------------------------------------------------
+
+    def kick(self, incident_id: int) -> None:
+        """A change committed with effects: carry them out soon, off the caller's thread."""
+        self._submit(lambda: self.deliver(incident_id))
+
+    def deliver(self, incident_id: int) -> None:
+        """Carry out the incident's due effects; one runner per incident in this process.
+
+        A kick while the runner works makes it look once more when it is done, so effects
+        keep their order and nothing waits for the maintenance loop.
+        """
+        with self._lock:
+            if incident_id in self._running:
+                self._again.add(incident_id)
+                return
+            self._running.add(incident_id)
+        try:
+            while True:
+                self._deliver_due(incident_id)
+                with self._lock:
+                    if incident_id not in self._again:
+                        self._running.discard(incident_id)
+                        return
+                    self._again.discard(incident_id)
+        except BaseException:
+            with self._lock:
+                self._running.discard(incident_id)
+                self._again.discard(incident_id)
+            raise
+
+    def deliver_all_due(self) -> int:
+        """The maintenance loop's sweep: every incident with due effects (retries, or
+        effects a killed replica left). Returns how many incidents it visited."""
+        now = utcnow()
+        with self.db.session() as session:
+            incidents = session.execute(
+                select(_TABLE.c.incident_id)
+                .where(_TABLE.c.done_at.is_(None), _TABLE.c.next_attempt_at <= now)
+                .where((_TABLE.c.lease_until.is_(None)) | (_TABLE.c.lease_until < now))
+                .distinct()
+            ).all()
+        for (incident_id,) in incidents:
+            self.deliver(int(incident_id))
+        return len(incidents)
+
+    def pending_count(self) -> int:
+        with self.db.session() as session:
+            query = select(func.count()).select_from(_TABLE).where(_TABLE.c.done_at.is_(None))
+            return int(session.execute(query).scalar_one())
+
+    def refused(self, incident_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
+        """incident id -> [(effect kind, Slack's error)] of effects Slack refused for good."""
+        wanted = list(incident_ids)
+        if not wanted:
+            return {}
+        with self.db.session() as session:
+            rows = session.execute(
+                select(_TABLE.c.incident_id, _TABLE.c.kind, _TABLE.c.error)
+                .where(
+                    _TABLE.c.incident_id.in_(wanted),
+                    _TABLE.c.done_at.is_not(None),
+                    _TABLE.c.error.is_not(None),
+                )
+                .order_by(_TABLE.c.id)
+            ).all()
+        refused: dict[int, list[tuple[str, str]]] = {}
+        for incident_id, kind, error in rows:
+            refused.setdefault(int(incident_id), []).append((str(kind), str(error)))
+        return refused
+
+    # --- one incident -----------------------------------------------------------------------
+
+    def _deliver_due(self, incident_id: int) -> None:
+        """Claim the incident's due effects, carry them out in order, settle them: three
+        short transactions however many effects there are. Redraws bumped meanwhile by a
+        newer change are claimed and drawn again."""
+        while True:
+            try:
+                claimed = self._claim_due(incident_id)
+                if not claimed:
+                    return
+                view = self._load(incident_id, claimed)
+            except SQLAlchemyError as error:
+                # A lease lapses and the maintenance loop tries again.
+                log.warning("effects_unreadable", error=type(error).__name__)
+                return
+            bind_request(incident=view.incident.reference)
+            with self._leases.holding(effect.id for effect in claimed):
+                outcomes = [(effect, self._attempt(effect, view)) for effect in claimed]
+            try:
+                redrawn_again = self._settle(outcomes)
+            except SQLAlchemyError as error:
+                log.warning("effect_bookkeeping_failed", error=type(error).__name__)
+                return
+            if not redrawn_again:
+                return
+
+    def _claim_due(self, incident_id: int) -> list[Claimed]:
+        now = utcnow()
+        with self.db.session() as session:
+            rows = session.execute(
+                update(_TABLE)
+                .where(
+                    _TABLE.c.incident_id == incident_id,
+                    _TABLE.c.done_at.is_(None),
+                    _TABLE.c.next_attempt_at <= now,
+                    (_TABLE.c.lease_until.is_(None)) | (_TABLE.c.lease_until < now),
+                )
+                .values(lease_until=now + self._lease, attempts=_TABLE.c.attempts + 1)
+                .returning(
+                    _TABLE.c.id,
+                    _TABLE.c.kind,
+                    _TABLE.c.payload,
+                    _TABLE.c.version,
+                    _TABLE.c.attempts,
+                )
+            ).all()
+        claimed = [
+            Claimed(int(row[0]), incident_id, Kind(row[1]), dict(row[2]), row[3], row[4])
+            for row in rows
+        ]
+        return sorted(claimed, key=lambda effect: effect.id)
+
+    def _load(self, incident_id: int, claimed: list[Claimed]) -> _View:
+        update_ids = [e.payload["update_id"] for e in claimed if e.kind is Kind.UPDATE]
+        with self.db.session() as session:
+            stored = repo.get_incident(session, incident_id)
+            updates = {
+                row.id: row
+                for row in session.execute(
+                    select(StakeholderUpdate).where(
+                        StakeholderUpdate.id.in_(update_ids)  # type: ignore[union-attr]
+                    )
+                ).scalars()
+            }
+            return _View(
+                incident=snapshot_of(session, stored),
+                card_ts=stored.card_ts,
+                setup_steps=list(stored.setup_steps),
+                latest_update=update_line(repo.latest_update(session, incident_id)),
+                updates=updates,
+            )
+
+    def _attempt(self, effect: Claimed, view: _View) -> SlackCallError | str | None:
+        """Carry one effect out: the error, or the ts of the message it posted, if any."""
+        try:
+            return self._carry_out(effect, view)
+        except SlackCallError as error:
+            return error
+
+    def _settle(self, outcomes: list[tuple[Claimed, SlackCallError | str | None]]) -> bool:
+        """Record how each effect went; True if a redraw must run again (bumped meanwhile)."""
+        again = False
+        now = utcnow()
+        with self.db.session() as session:
+            for effect, outcome in outcomes:
+                if isinstance(outcome, SlackCallError):
+                    self._record_failure(session, effect, outcome, now)
+                    continue
+                if effect.kind is Kind.UPDATE and outcome:
+                    self._remember_post(session, effect, outcome)
+                finished = session.execute(
+                    update(_TABLE)
+                    .where(_TABLE.c.id == effect.id, _TABLE.c.version == effect.version)
+                    .values(done_at=now, lease_until=None, error=None)
+                    .returning(_TABLE.c.id)
+                ).first()
+                if finished is None:
+                    session.execute(
+                        update(_TABLE).where(_TABLE.c.id == effect.id).values(lease_until=None)
+                    )
+                    again = True
+                else:
+                    self.metrics.slack_effects.labels(effect.kind.value, "done").inc()
+        return again
+
+    def _remember_post(self, session: Session, effect: Claimed, ts: str) -> None:
+        stored = session.get(StakeholderUpdate, effect.payload["update_id"])
+        if stored is None:
+            return
+        if effect.payload.get("thread"):
+            stored.thread_ts = ts
+        else:
+            stored.channel_ts = ts
+        session.add(stored)
+
+    def _record_failure(
+        self, session: Session, effect: Claimed, error: SlackCallError, now: datetime
+    ) -> None:
+        if is_transient(error):
+            log.warning(
+                "effect_retry_scheduled",
+                effect=effect.kind.value,
+                error=error.error,
+                attempts=effect.attempts,
+            )
+            self.metrics.slack_effects.labels(effect.kind.value, "retried").inc()
+            session.execute(
+                update(_TABLE)
+                .where(_TABLE.c.id == effect.id)
+                .values(
+                    lease_until=None,
+                    error=error.error[:120],
+                    next_attempt_at=now + backoff(effect.attempts),
+                )
+            )
+            return
+        log.error("effect_failed", effect=effect.kind.value, error=error.error)
+        self.metrics.slack_effects.labels(effect.kind.value, "failed").inc()
+        session.execute(
+            update(_TABLE)
+            .where(_TABLE.c.id == effect.id)
+            .values(done_at=now, lease_until=None, error=error.error[:120])
+        )
+        repo.record_event(
+            session,
+            effect.incident_id,
+            "slack_effect_failed",
+            source="system",
+            actor_id=None,
+            text=f"Slack refused {_describe(effect.kind)}: {error.error}",
+            data={"effect": effect.kind.value, "method": error.method, "error": error.error},
+        )
+
+    # --- rendering and telling Slack -----------------------------------------------------------
+
+    def _carry_out(self, effect: Claimed, view: _View) -> str | None:
+        incident = view.incident
+        match effect.kind:
+            case Kind.CARD:
+                self._draw_card(incident, view.card_ts)
+            case Kind.TOPIC:
+                if incident.channel_id:
+                    self.slack.set_topic(incident.channel_id, blocks.channel_topic(incident))
+            case Kind.ANNOUNCEMENT:
+                self._draw_announcement(incident, view.latest_update)
+            case Kind.LINE:
+                _require(view, "channel")
+                if incident.channel_id:
+                    return self._post_once(effect, incident.channel_id, effect.payload["text"])
+            case Kind.NOTICE:
+                _require(view, "announce")
+                return self._tell_stakeholders(effect, incident)
+            case Kind.UPDATE:
+                _require(view, "announce" if effect.payload.get("thread") else "channel")
+                row = view.updates.get(effect.payload["update_id"])
+                if row is not None:
+                    return self._post_update(effect, incident, row)
+            case Kind.INVITE:
+                if incident.channel_id:
+                    self.slack.invite(incident.channel_id, list(effect.payload["users"]))
+            case Kind.ARCHIVING:
+                _require(view, "channel")
+                archive_at = datetime.fromisoformat(effect.payload["archive_at"])
+                text = blocks.archive_scheduled(incident, archive_at)
+                return self._post_once(effect, incident.channel_id or "", text)
+        return None
+
+    def _draw_card(self, incident: IncidentSnapshot, card_ts: str | None) -> None:
+        # Before the declaration posts its card there is nothing to redraw: the card step
+        # draws the state of its own moment and queues a redraw after it.
+        if incident.channel_id and card_ts:
+            card = blocks.incident_card(
+                incident, self.settings.roles, self.settings.severities, self._bridge(incident)
+            )
+            self.slack.update(incident.channel_id, card_ts, blocks.card_text(incident), card)
+
+    def _bridge(self, incident: IncidentSnapshot) -> str | None:
+        return blocks.bridge_link(self.settings.bridge_url, incident)
+
+    def _draw_announcement(self, incident: IncidentSnapshot, latest: str | None) -> None:
+        if incident.announcement_channel_id and incident.announcement_ts:
+            self.slack.update(
+                incident.announcement_channel_id,
+                incident.announcement_ts,
+                blocks.announcement_text(incident),
+                blocks.announcement(incident, latest, self._bridge(incident)),
+            )
+
+    def _tell_stakeholders(self, effect: Claimed, incident: IncidentSnapshot) -> str | None:
+        notice = Notice(effect.payload["notice"])
+        if not (incident.announcement_channel_id and incident.announcement_ts):
+            return None
+        if notice is Notice.ESCALATED and incident.is_private:
+            return None
+        actor = str(effect.payload.get("actor", ""))
+        text = {
+            Notice.RESOLVED: blocks.resolved_notice,
+            Notice.REOPENED: blocks.reopened_notice,
+            Notice.ESCALATED: blocks.escalated_notice,
+        }[notice](incident, actor)
+        return self._post_once(
+            effect,
+            incident.announcement_channel_id,
+            text,
+            thread_ts=incident.announcement_ts,
+            broadcast=bool(effect.payload.get("broadcast")),
+        )
+
+    def _post_update(
+        self, effect: Claimed, incident: IncidentSnapshot, row: StakeholderUpdate
+    ) -> str | None:
+        if effect.payload.get("thread"):
+            channel, thread_ts = incident.announcement_channel_id, incident.announcement_ts
+            if not thread_ts:
+                return None
+        else:
+            channel, thread_ts = incident.channel_id, None
+        if not channel:
+            return None
+        content = UpdateContent(
+            status=Status(row.status),
+            what_we_know=row.what_we_know,
+            what_we_are_doing=row.what_we_are_doing,
+            next_update_minutes=row.next_update_minutes or 0,
+            next_due_at=_next_due(row),
+        )
+        return self._post_once(
+            effect,
+            channel,
+            update_blocks.update_text(incident, content),
+            update_blocks.update_message(
+                incident,
+                content,
+                row.posted_by,
+                incident_link(self.settings.status_url, incident.reference) if row.public else None,
+            ),
+            thread_ts=thread_ts,
+        )
+
+    def _post_once(
+        self,
+        effect: Claimed,
+        channel: str,
+        text: str,
+        message: list[dict[str, Any]] | None = None,
+        *,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
+    ) -> str:
+        marker = {"event_type": EFFECT_MARKER, "event_payload": {"effect": effect.id}}
+        if effect.attempts > 1:
+            # An earlier attempt may have posted before its answer was lost.
+            found = self.slack.find_marked(channel, marker, thread_ts=thread_ts)
+            if found:
+                log.info("effect_already_posted", effect=effect.kind.value)
+                return found
+        return self.slack.post(
+            channel, text, message, thread_ts=thread_ts, broadcast=broadcast, metadata=marker
+        ).ts
+
+
+def _require(view: _View, step: str) -> None:
+    """A message for the channel or the announcement thread waits until the declaration
+    has made it; once made (or skipped, with no announcement channel) it goes ahead."""
+    if step not in view.setup_steps:
+        raise SlackCallError("firebreak", NOT_READY, f"waiting for the {step} step")
+
+
+def _describe(kind: Kind) -> str:
+    return blocks.EFFECT_NAMES[kind.value]
+
+
+def _next_due(row: StakeholderUpdate) -> datetime | None:
+    if Status(row.status) in (Status.RESOLVED, Status.CLOSED) or row.next_update_minutes is None:
+        return None
+    due: datetime = row.posted_at + timedelta(minutes=row.next_update_minutes)
+    return due
