@@ -11,6 +11,7 @@ from app.config import Settings
 from app.emulator import SlackEmulator
 from app.emulator.signing import signed_headers
 from app.runtime import Runtime
+from app.server import HttpServer
 from tests.conftest import SIGNING_SECRET, make_settings
 from tests.support import payloads
 from tests.support.driver import SlackDriver, http_request
@@ -34,14 +35,18 @@ def _home_opened(emulator: SlackEmulator, user: str, number: int) -> bytes:
     return json.dumps(envelope).encode()
 
 
-def _metric(slack: SlackDriver, name: str) -> float:
-    text = http_request(slack.url.removesuffix("/slack/events") + "/metrics").body.decode()
+def _metric(admin: HttpServer, name: str) -> float:
+    text = http_request(admin.url + "/metrics").body.decode()
     [line] = [line for line in text.splitlines() if line.startswith(name + " ")]
     return float(line.split()[1])
 
 
 def test_a_flood_of_events_with_slack_slow_is_acked_on_bounded_threads(
-    slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, people: dict[str, str]
+    slack: SlackDriver,
+    admin: HttpServer,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    people: dict[str, str],
 ) -> None:
     emulator.latency = 0.2
     bodies = [_home_opened(emulator, people["alice"], n) for n in range(EVENTS)]
@@ -54,11 +59,11 @@ def test_a_flood_of_events_with_slack_slow_is_acked_on_bounded_threads(
         statuses = list(senders.map(send, bodies))
     assert statuses == [200] * EVENTS
     # Every event is acked; most of their work is still queued, and visible as such.
-    assert _metric(slack, "firebreak_listener_queue_depth") > 0
-    assert _metric(slack, "firebreak_listener_busy_workers") <= WORKERS
-    assert _metric(slack, "firebreak_listener_busy_threads") <= THREADS
+    assert _metric(admin, "firebreak_listener_queue_depth") > 0
+    assert _metric(admin, "firebreak_listener_busy_workers") <= WORKERS
+    assert _metric(admin, "firebreak_listener_busy_threads") <= THREADS
     assert runtime.executor.threads <= THREADS
     slack.wait()
     assert len(emulator.calls_to("views.publish")) == EVENTS
     assert runtime.executor.threads <= THREADS
-    assert _metric(slack, "firebreak_listener_queue_depth") == 0
+    assert _metric(admin, "firebreak_listener_queue_depth") == 0
