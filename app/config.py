@@ -73,6 +73,10 @@ def _parse_rules(value: Any) -> Any:
     return rules
 
 
+# Work after acks at one time on SQLite: one writer, and every listener thread running
+# competes with the acks for the interpreter.
+SQLITE_WORK_SLOTS = 8
+
 # Each role is a select on the incident card, five to a row; Slack allows 50 blocks.
 MAX_ROLES = 20
 
@@ -256,6 +260,23 @@ class Settings(BaseSettings):
             raise ValueError("not an IANA time zone name such as Europe/Paris") from None
         return name
 
+    # Listeners (each acks, then does its work) run on at most `listener_threads`
+    # threads, and at most `listener_workers` of them work after their ack at a time
+    # (default: the PostgreSQL pool, pool size + overflow; 8 on SQLite, whose single
+    # writer serves one transaction at a time). Requests beyond the threads wait in a
+    # queue of `listener_queue`; when that is full the HTTP threads wait too (see
+    # docs/scaling.md).
+    listener_threads: int = Field(default=256, ge=1, le=4096)
+    listener_workers: int | None = Field(default=None, ge=1, le=1024)
+    listener_queue: int = Field(default=1024, ge=1, le=100_000)
+    # PostgreSQL connections per replica: the pool the listeners, provisioning and the
+    # scheduler share, and a small one of its own for admitting requests before their ack
+    # (one statement each, so it never waits behind background work). Three replicas with
+    # the defaults hold at most 3 x (10 + 10 + 4 + 1) = 75 connections.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    admission_pool_size: int = Field(default=4, ge=1, le=64)
+
     @field_validator("roles", mode="before")
     @classmethod
     def _split_roles(cls, value: Any) -> Any:
@@ -335,6 +356,15 @@ class Settings(BaseSettings):
             if level.name.upper() == name.upper():
                 return level
         raise KeyError(name)
+
+    @property
+    def work_slots(self) -> int:
+        """Listeners working after their ack at one time (see `listener_workers`)."""
+        if self.listener_workers is not None:
+            return self.listener_workers
+        if self.database_url.startswith("sqlite"):
+            return SQLITE_WORK_SLOTS
+        return self.db_pool_size + self.db_max_overflow
 
     @property
     def socket_mode(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -46,6 +46,50 @@ class _OpenIncidents(Collector):
         for severity, number in sorted(counts.items()):
             family.add_metric([severity], number)
         yield family
+
+
+class ListenerPool(Protocol):
+    @property
+    def queued(self) -> int: ...
+    @property
+    def busy(self) -> int: ...
+    @property
+    def working(self) -> int: ...
+    @property
+    def waiting_for_work_slot(self) -> int: ...
+
+
+class _Listeners(Collector):
+    """The listener pool's queue, threads and work slots, read at scrape time."""
+
+    def __init__(self, pool: ListenerPool) -> None:
+        self._pool = pool
+
+    def collect(self) -> Iterable[Metric]:
+        gauges = (
+            (
+                "firebreak_listener_queue_depth",
+                "Slack requests accepted and waiting for a listener thread",
+                self._pool.queued,
+            ),
+            (
+                "firebreak_listener_busy_threads",
+                "Listener threads running a request (its ack and the work after it)",
+                self._pool.busy,
+            ),
+            (
+                "firebreak_listener_busy_workers",
+                "Listeners past their ack doing their work (holding a work slot)",
+                self._pool.working,
+            ),
+            (
+                "firebreak_listener_waiting_for_worker",
+                "Listeners past their ack waiting for a work slot",
+                self._pool.waiting_for_work_slot,
+            ),
+        )
+        for name, documentation, value in gauges:
+            yield GaugeMetricFamily(name, documentation, value=value)
 
 
 class Metrics:
@@ -107,6 +151,9 @@ class Metrics:
 
     def watch_open_incidents(self, count: Callable[[], dict[str, int]]) -> None:
         self.registry.register(_OpenIncidents(count))
+
+    def watch_listeners(self, pool: ListenerPool) -> None:
+        self.registry.register(_Listeners(pool))
 
     def watch_pending_effects(self, count: Callable[[], int]) -> None:
         self.registry.register(_PendingEffects(count))

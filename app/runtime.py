@@ -21,15 +21,6 @@ from app.store.database import Database
 from app.store.types import utcnow
 from app.web import FirebreakWeb
 
-# Bolt calls a listener (and so its `ack()`) on this pool. A small pool fills up with
-# listeners waiting on Slack after their ack, and the next request's ack then queues
-# behind them: the Web API's latency lands in the HTTP response time. Threads start only
-# when none is idle, so a generous ceiling costs nothing at low load. At 100 requests/s
-# on two cores the work after the acks falls behind and held over 600 threads (waiting
-# for Slack or their database turn); with 256 the pool filled and acks waited for a
-# thread (p99 over 1 s).
-LISTENER_THREADS = 1024
-
 
 @dataclass
 class Runtime:
@@ -76,8 +67,20 @@ class Runtime:
         self.db.dispose()
 
 
+def open_database(settings: Settings) -> Database:
+    """The database with the pool sizes the settings give (they apply to PostgreSQL)."""
+    if not settings.database_url.startswith("postgresql"):
+        return Database(settings.database_url)
+    return Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        admission_pool_size=settings.admission_pool_size,
+    )
+
+
 def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = utcnow) -> Runtime:
-    db = Database(settings.database_url)
+    db = open_database(settings)
     if migrate:
         db.migrate()
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
@@ -86,7 +89,13 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     )
     metrics = Metrics()
     slack = SlackGateway(client, observer=metrics.observe_slack_call)
-    executor = ListenerExecutor(max_workers=LISTENER_THREADS)
+    # Bolt calls a listener, and so its `ack()`, on this pool: bounded threads, a queue
+    # with lanes (commands and buttons first), work after the ack bounded by slots; see
+    # docs/scaling.md. Slack effects queued for the notifier run on it too.
+    executor = ListenerExecutor(
+        settings.listener_threads, settings.work_slots, settings.listener_queue
+    )
+    metrics.watch_listeners(executor)
     services = Services(
         settings=settings,
         db=db,

@@ -97,8 +97,10 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--database-url",
+        "--database",
+        dest="database_url",
         default=None,
-        help="database to run on: a temporary SQLite file unless given; 'postgres' makes "
+        help="database to run on: a temporary SQLite file unless given; 'postgresql' makes "
         "a scratch database on 127.0.0.1:5432 and drops it afterwards",
     )
 
@@ -146,6 +148,7 @@ def _serve(values: dict[str, Any], threads: int, conn: Connection) -> None:
     settings = Settings(_env_file=None, **values)
     configure_logging(settings.log_format, "ERROR", settings.secrets())
     runtime = build_runtime(settings)
+    round_trips = _count_round_trips(runtime.db)
     timed = _TimedApp(runtime.web)
     server = HttpServer(timed, host="127.0.0.1", port=0, threads=threads, max_body_bytes=1 << 20)
     server.start()
@@ -159,11 +162,38 @@ def _serve(values: dict[str, Any], threads: int, conn: Connection) -> None:
         elif command == "served":
             conn.send(list(timed.durations))
             timed.durations.clear()
+        elif command == "usage":
+            conn.send((round_trips[0], time.process_time()))
         elif command == "stop":
             break
     server.stop()
     runtime.close(timeout=60)
     conn.send("stopped")
+
+
+def _count_round_trips(db: Database) -> list[int]:
+    """Statements sent to the database by this process, every engine it uses."""
+    from sqlalchemy import event
+
+    count = [0]
+
+    def counted(*_args: Any) -> None:
+        count[0] += 1
+
+    for engine in db.engines():
+        event.listen(engine, "before_cursor_execute", counted)
+    return count
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the server processes spent: database round trips and CPU seconds."""
+
+    round_trips: int
+    cpu_seconds: float
+
+    def __sub__(self, other: Usage) -> Usage:
+        return Usage(self.round_trips - other.round_trips, self.cpu_seconds - other.cpu_seconds)
 
 
 @dataclass(frozen=True)
@@ -202,17 +232,20 @@ class Firebreak:
         database_url: str,
         *,
         http_threads: int = 8,
+        replicas: int = 1,
         settings: dict[str, Any] | None = None,
     ) -> None:
         self.emu = emu
+        self.settings = settings or {}
         self.database_url = database_url
         self.http_threads = http_threads
-        self.extra_settings = dict(settings or {})
+        self.replicas = replicas
         self.url = ""
         self.base_url = ""
+        self.urls: list[str] = []
         self.db = Database(database_url)
-        self._conn: Connection | None = None
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self._conns: list[Connection] = []
+        self._processes: list[multiprocessing.process.BaseProcess] = []
         self.users = [emu.user_by_name(n).id for n in ("alice", "bob", "carol", "dave")]
         self.announce_channel = emu.add_channel(
             ANNOUNCE_CHANNEL, members=[*self.users, emu.bot_user_id]
@@ -226,43 +259,52 @@ class Firebreak:
             "database_url": self.database_url,
             "announce_channel": ANNOUNCE_CHANNEL,
             "http_threads": self.http_threads,
-            **self.extra_settings,
+            **self.settings,
         }
         context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        self._process = context.Process(
-            target=_serve, args=(values, self.http_threads, child), daemon=True
-        )
-        self._process.start()
-        self._conn = parent
-        if not parent.poll(120):
-            raise RuntimeError("Firebreak did not start within 120 s")
-        self.base_url = str(parent.recv())
-        self.url = self.base_url + "/slack/events"
+        # One at a time: each replica migrates on start, and the first creates the schema.
+        for _ in range(self.replicas):
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=_serve, args=(values, self.http_threads, child), daemon=True
+            )
+            process.start()
+            self._processes.append(process)
+            self._conns.append(parent)
+            if not parent.poll(120):
+                raise RuntimeError("Firebreak did not start within 120 s")
+            self.urls.append(str(parent.recv()) + "/slack/events")
+        self.url = self.urls[0]
+        self.base_url = self.url.removesuffix("/slack/events")
+
+    def _ask(self, command: str) -> list[Any]:
+        for conn in self._conns:
+            conn.send(command)
+        return [conn.recv() for conn in self._conns]
 
     def wait_idle(self) -> bool:
-        """Block until the server's listeners have finished their work after ack."""
-        assert self._conn is not None
-        self._conn.send("idle")
-        return bool(self._conn.recv())
+        """Block until every replica's listeners have finished their work after ack."""
+        return all(bool(idle) for idle in self._ask("idle"))
 
     def alerts_idle(self) -> bool:
-        """Block until every alert message is up to date."""
-        assert self._conn is not None
-        self._conn.send("alerts_idle")
-        return bool(self._conn.recv())
+        """Block until every replica's alert messages are up to date."""
+        return all(bool(idle) for idle in self._ask("alerts_idle"))
 
     def served(self) -> list[float]:
-        """Seconds the server spent on each request since the last call (server side)."""
-        assert self._conn is not None
-        self._conn.send("served")
-        return list(self._conn.recv())
+        """Seconds the servers spent on each request since the last call (server side)."""
+        return [seconds for durations in self._ask("served") for seconds in durations]
+
+    def usage(self) -> Usage:
+        """Database round trips and CPU seconds of every replica so far."""
+        answers = self._ask("usage")
+        return Usage(sum(a[0] for a in answers), sum(a[1] for a in answers))
 
     def stop(self) -> None:
-        if self._conn is not None and self._process is not None:
-            self._conn.send("stop")
-            self._conn.poll(120)
-            self._process.join(timeout=30)
+        for conn in self._conns:
+            conn.send("stop")
+        for conn, process in zip(self._conns, self._processes, strict=True):
+            conn.poll(120)
+            process.join(timeout=30)
         self.db.dispose()
 
     def __enter__(self) -> Firebreak:
@@ -277,13 +319,16 @@ class Firebreak:
     def post(self, kind: str, body: bytes, content_type: str = FORM) -> Timed:
         return send(self.url, kind, body, content_type)
 
-    def command_body(self, text: str, user: str, channel: str) -> bytes:
+    def command_body(
+        self, text: str, user: str, channel: str, *, issued_at: float | None = None
+    ) -> bytes:
+        """A slash command; `issued_at`: when it is due to be sent (its trigger's start)."""
         fields = payloads.slash_command(
             team_id=self.emu.team_id,
             user_id=user,
             channel_id=channel,
             text=text,
-            trigger_id=self.emu.new_trigger_id(user),
+            trigger_id=self.emu.new_trigger_id(user, issued_at=issued_at),
             response_url=self.emu.new_response_url(channel_id=channel, user_id=user),
         )
         return payloads.form_body(fields)
@@ -337,10 +382,15 @@ def firebreak(
     database_url: str | None,
     *,
     http_threads: int = 8,
+    replicas: int = 1,
     settings: dict[str, Any] | None = None,
 ) -> Iterator[Firebreak]:
-    """Emulator (with latency) + database + Firebreak server, torn down afterwards."""
+    """Emulator (with latency) + database + Firebreak server(s), torn down afterwards.
+
+    `settings`: more `Settings` fields for the servers (e.g. pool sizes)."""
     with SlackEmulator() as emu, database(database_url) as url:
         emu.latency = latency_ms / 1000
-        with Firebreak(emu, url, http_threads=http_threads, settings=settings) as app:
+        with Firebreak(
+            emu, url, http_threads=http_threads, replicas=replicas, settings=settings
+        ) as app:
             yield app

@@ -114,7 +114,7 @@ def _with_readers(
     # run_load starts its first request 3 s after it is called; the readers start with it.
     parent.send(time.monotonic() + 3.0)
     slack, _ = run_load(
-        app.url,
+        [app.url],
         _body_maker(app, incidents, options.mix),
         options.responders,
         options.rate,
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
         _publish(app, incidents, options.updates)
         # Slack alone first: the run with readers then finds the larger database.
         slack_alone, _ = run_load(
-            app.url,
+            [app.url],
             _body_maker(app, incidents, options.mix),
             options.responders,
             options.rate,

@@ -566,10 +566,13 @@ class SlackEmulator:
             if not message["reactions"]:
                 del message["reactions"]
 
-    def new_trigger_id(self, user_id: str | None = None) -> str:
-        """A trigger_id as Slack puts in interaction payloads; views.* accept it for 3 s."""
+    def new_trigger_id(self, user_id: str | None = None, *, issued_at: float | None = None) -> str:
+        """A trigger_id as Slack puts in interaction payloads; views.* accept it for 3 s.
+
+        `issued_at` (default now): when the user acted, for a payload built ahead of time.
+        """
         with self._lock:
-            now = self.clock()
+            now = self.clock() if issued_at is None else issued_at
             trigger_id = f"{int(now)}.{secrets.randbelow(10**13)}.{secrets.token_hex(16)}"
             self._workspace.triggers[trigger_id] = Trigger(now, user_id or "")
             return trigger_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +10,13 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from app.incidents.errors import UNKNOWN_INCIDENT, NotFound
-from app.store.models import Incident, RoleAssignment, StakeholderUpdate, TimelineEvent
+from app.store.models import (
+    Incident,
+    ReminderState,
+    RoleAssignment,
+    StakeholderUpdate,
+    TimelineEvent,
+)
 from app.store.types import utcnow
 
 
@@ -90,6 +96,49 @@ def current_roles(session: Session, incident_id: int) -> dict[str, str]:
         )
     ).all()
     return {role: user for role, user in rows}  # noqa: C416 - rows are Row objects
+
+
+# Ids per IN (...) list: well under SQLite's limit on bound parameters.
+_BATCH = 500
+
+
+def _batches(ids: Sequence[int]) -> Iterator[list[int]]:
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), _BATCH):
+        yield unique[start : start + _BATCH]
+
+
+def roles_by_incident(session: Session, incident_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """incident id -> {role: current holder} for many incidents in one query (per 500)."""
+    roles: dict[int, dict[str, str]] = {incident_id: {} for incident_id in incident_ids}
+    for batch in _batches(incident_ids):
+        rows = session.execute(
+            select(
+                col(RoleAssignment.incident_id),
+                col(RoleAssignment.role),
+                col(RoleAssignment.user_id),
+            ).where(
+                col(RoleAssignment.incident_id).in_(batch),
+                col(RoleAssignment.relieved_at).is_(None),
+            )
+        ).all()
+        for incident_id, role, user in rows:
+            roles[incident_id][role] = user
+    return roles
+
+
+def next_due_by_incident(session: Session, incident_ids: Sequence[int]) -> dict[int, datetime]:
+    """incident id -> when its next reminder is due, for those that have one."""
+    due: dict[int, datetime] = {}
+    for batch in _batches(incident_ids):
+        rows = session.execute(
+            select(col(ReminderState.incident_id), col(ReminderState.next_due_at)).where(
+                col(ReminderState.incident_id).in_(batch),
+                col(ReminderState.next_due_at).is_not(None),
+            )
+        ).all()
+        due.update({incident_id: at for incident_id, at in rows})  # noqa: C416 - Row objects
+    return due
 
 
 def roles_held_by(session: Session, team_id: str, user_id: str) -> Sequence[tuple[Incident, str]]:

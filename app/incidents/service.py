@@ -7,9 +7,10 @@ loses the change itself.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,7 +37,7 @@ from app.slack.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.idempotency import claim_request
 from app.store.models import Incident, StakeholderUpdate
-from app.store.numbers import allocate_incident_number
+from app.store.numbers import allocate_incident_number, provisional_number
 from app.store.types import utcnow
 
 log = get_logger(__name__)
@@ -95,6 +96,20 @@ class IncidentService:
     def _snapshot(self, session: Session, incident: Incident) -> IncidentSnapshot:
         return snapshot_of(session, incident, self.settings.catalog)
 
+    def _snapshots(self, session: Session, incidents: Sequence[Incident]) -> list[IncidentSnapshot]:
+        """Snapshots of many incidents in a fixed number of queries (no query per incident)."""
+        ids = [incident.id for incident in incidents if incident.id is not None]
+        roles = repo.roles_by_incident(session, ids)
+        due = repo.next_due_by_incident(session, ids)
+        return [
+            IncidentSnapshot.of(
+                incident,
+                roles.get(incident.id or 0, {}),
+                due.get(incident.id or 0) if incident.is_open else None,
+            )
+            for incident in incidents
+        ]
+
     def _cadence(self, severity: str) -> int:
         return reminders.cadence_minutes(self.settings, severity)
 
@@ -119,12 +134,12 @@ class IncidentService:
 
     def visible_open_incidents(self, team_id: str, user_id: str) -> list[IncidentSnapshot]:
         with self.db.session() as session:
-            snapshots = [self._snapshot(session, i) for i in repo.open_incidents(session, team_id)]
+            snapshots = self._snapshots(session, repo.open_incidents(session, team_id))
         return [incident for incident in snapshots if self.can_see(incident, user_id)]
 
     def visible_recent_incidents(self, team_id: str, user_id: str) -> list[IncidentSnapshot]:
         with self.db.session() as session:
-            recent = [self._snapshot(session, i) for i in repo.recent_incidents(session, team_id)]
+            recent = self._snapshots(session, repo.recent_incidents(session, team_id))
         return [incident for incident in recent if self.can_see(incident, user_id)]
 
     def open_counts(self) -> dict[str, int]:
@@ -134,9 +149,11 @@ class IncidentService:
 
     def roles_of(self, team_id: str, user_id: str) -> list[tuple[IncidentSnapshot, str]]:
         with self.db.session() as session:
+            held = repo.roles_held_by(session, team_id, user_id)
+            snapshots = self._snapshots(session, [incident for incident, _role in held])
             return [
-                (self._snapshot(session, incident), role)
-                for incident, role in repo.roles_held_by(session, team_id, user_id)
+                (snapshot, role)
+                for snapshot, (_incident, role) in zip(snapshots, held, strict=True)
             ]
 
     # --- declaring ----------------------------------------------------------------------
@@ -165,10 +182,9 @@ class IncidentService:
         with self.db.session(urgent=True) as session:
             if request.request_key and not claim_request(session, request.request_key, "declare"):
                 return None
-            number = allocate_incident_number(session, request.team_id)
             incident = Incident(
                 team_id=request.team_id,
-                number=number,
+                number=provisional_number(),
                 title=title,
                 summary=request.summary.strip(),
                 severity=severity,
@@ -208,6 +224,11 @@ class IncidentService:
             due = reminders.after_minutes(now, self._cadence(severity))
             reminders.set_due(session, incident.id, due)
             snapshot = self._snapshot(session, incident)
+            # Numbered last: the counter row stays locked until the commit, so it is held
+            # for two statements rather than the whole declaration.
+            incident.number = allocate_incident_number(session, request.team_id)
+            session.add(incident)
+            snapshot = dataclasses.replace(snapshot, number=incident.number)
         self.schedule.schedule(snapshot.id, due)
         bind_request(incident=snapshot.reference)
         log.info("incident_declared", severity=severity, private=request.private)

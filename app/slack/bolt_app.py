@@ -45,7 +45,7 @@ def create_bolt_app(
     )
     silence_bolt_body_logging()
     app.use(_log_context)
-    guard.install(app, RequestLedger(services.db), services.metrics)
+    guard.install(app, RequestLedger(services.db), services.metrics, executor)
     listeners.register(app, services)
     return app
 

@@ -4,7 +4,12 @@ Bolt has already checked the v0 signature and its five-minute window when this r
 A request whose exact (timestamp, signature) was seen before is a replay: 401. A delivery
 Slack sends again (an event retry, a modal submitted twice, an action delivered twice) is
 answered 200 at once and changes nothing. Keys are what Slack sends: event_id, view id +
-hash + submitted values, action_ts, trigger_id.
+hash + submitted values, action_ts, trigger_id. Admission is one statement on connections
+of its own (`Database.admission`), so an ack costs the signature check and one insert.
+
+Slash commands, shortcuts and button presses then run in the listener pool's urgent lane
+(`Lane`): the modal they may open must reach Slack within its trigger id's 3 s. Each
+listener's `ack()` is a `GatedAck`: after it, the listener waits for a work slot.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.logging import get_logger
 from app.metrics import Metrics
+from app.slack.executor import GatedAck, Lane, ListenerExecutor, mark_lane
 from app.store.idempotency import Admission, RequestLedger
 
 log = get_logger(__name__)
@@ -57,6 +63,19 @@ def delivery_key(body: dict[str, Any]) -> Delivery | None:
     return None
 
 
+def lane(body: Any) -> Lane:
+    """Where this request's listener queues (see `Lane`)."""
+    if not isinstance(body, dict):
+        return Lane.ACK
+    if _text(body.get("command")) or _text(body.get("type")) in (
+        "block_actions",
+        "shortcut",
+        "message_action",
+    ):
+        return Lane.URGENT
+    return Lane.ACKED if _text(body.get("type")) == "event_callback" else Lane.ACK
+
+
 def signature_key(request: BoltRequest) -> str | None:
     """`sig:<timestamp>:<signature>` for signed (HTTP) requests; None over Socket Mode."""
     headers = request.headers
@@ -65,11 +84,16 @@ def signature_key(request: BoltRequest) -> str | None:
     return f"sig:{timestamp}:{signature}" if signature else None
 
 
-def install(app: App, ledger: RequestLedger, metrics: Metrics) -> None:
+def install(
+    app: App, ledger: RequestLedger, metrics: Metrics, executor: ListenerExecutor | None = None
+) -> None:
     def guard(
         request: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]
     ) -> BoltResponse:
         delivery = delivery_key(body) if isinstance(body, dict) else None
+        mark_lane(lane(body))
+        if executor is not None:
+            request.context["ack"] = GatedAck(executor)
         try:
             admission = ledger.admit(signature_key(request), delivery)
         except SQLAlchemyError as error:

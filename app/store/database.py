@@ -19,6 +19,15 @@ from app.store.turns import Turns
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 
+# PostgreSQL connections per process, unless the caller says otherwise (see Settings).
+POOL_SIZE = 10
+MAX_OVERFLOW = 10
+ADMISSION_POOL_SIZE = 4
+# An admission that finds its pool busy gives up this soon and the request goes on
+# without the ledger (the listeners still claim their changes), rather than miss Slack's 3 s.
+ADMISSION_POOL_TIMEOUT = 1.0
+
+
 def create_db_engine(url: str, **options: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -27,8 +36,8 @@ def create_db_engine(url: str, **options: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     options.setdefault("pool_pre_ping", True)
-    options.setdefault("pool_size", 10)
-    options.setdefault("max_overflow", 10)
+    options.setdefault("pool_size", POOL_SIZE)
+    options.setdefault("max_overflow", MAX_OVERFLOW)
     return create_engine(url, **options)
 
 
@@ -45,9 +54,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """The application database: one engine, short transactions."""
 
-    def __init__(self, url: str, **engine_options: Any) -> None:
+    def __init__(
+        self, url: str, *, admission_pool_size: int = ADMISSION_POOL_SIZE, **engine_options: Any
+    ) -> None:
         self.url = url
         self.engine = create_db_engine(url, **engine_options)
+        # Admitting a request (the replay and duplicate check before its ack) is one
+        # autocommitted statement on connections of its own: it never waits for a
+        # connection that a listener holds while it talks to Slack. No pre-ping (it
+        # would double the round trips); a dropped connection is retried once instead.
+        self._admission_engine = (
+            create_engine(
+                url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=admission_pool_size,
+                max_overflow=0,
+                pool_timeout=ADMISSION_POOL_TIMEOUT,
+            )
+            if self.engine.dialect.name == "postgresql"
+            else None
+        )
         # SQLite takes one writer at a time, and a writer that finds the file locked sleeps
         # in growing steps (busy_timeout): under concurrent declarations that sleeping, not
         # the work, was most of the time. Queuing on a lock in this process hands the file
@@ -82,6 +108,24 @@ class Database:
         with self._turn(urgent), self.engine.begin() as connection:
             yield connection
 
+    @contextmanager
+    def admission(self) -> Iterator[Connection]:
+        """A connection for one statement that must not wait behind background work.
+
+        PostgreSQL: autocommitted, from the admission pool. SQLite: a transaction that
+        takes the next turn, before queued background work.
+        """
+        if self._admission_engine is None:
+            with self.connection(urgent=True) as connection:
+                yield connection
+            return
+        with self._admission_engine.connect() as connection:
+            yield connection
+
+    def engines(self) -> list[Engine]:
+        """Every engine this database uses (for instrumentation)."""
+        return [self.engine] + ([self._admission_engine] if self._admission_engine else [])
+
     def ping(self) -> bool:
         try:
             with self.engine.connect() as connection:
@@ -95,6 +139,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._admission_engine is not None:
+            self._admission_engine.dispose()
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, Engine, Insert, delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, col
 
 from app.store.database import Database
@@ -82,17 +83,40 @@ class RequestLedger:
         self._claim = _claim_statement(db.engine)
 
     def admit(self, signature: str | None, delivery: tuple[str, str] | None) -> Admission:
-        """One short transaction: claim the signature, then the delivery (key, kind)."""
-        with self.db.connection(urgent=True) as connection:
-            if signature and not self._claimed(connection, signature, SIGNATURE_KIND):
-                return Admission.REPLAYED
-            if delivery and not self._claimed(connection, *delivery):
-                return Admission.DUPLICATE
+        """Claim the signature and the delivery (key, kind) in one statement.
+
+        One multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING key`: the keys that come
+        back are the ones this request claimed. A replay whose delivery was released
+        after a failure would claim it too; that claim is given back, so Slack's own
+        retry is still handled.
+        """
+        rows = [(signature, SIGNATURE_KIND)] if signature else []
+        rows += [delivery] if delivery else []
+        if not rows:
+            return Admission.NEW
+        values = [_claim_values(key, kind) for key, kind in rows]
+        claimed = self._insert(values)
+        if signature and signature[:255] not in claimed:
+            if delivery and delivery[0][:255] in claimed:
+                self.release(delivery[0])
+            return Admission.REPLAYED
+        if delivery and delivery[0][:255] not in claimed:
+            return Admission.DUPLICATE
         return Admission.NEW
 
-    def _claimed(self, connection: Connection, key: str, kind: str) -> bool:
-        result = connection.execute(self._claim, _claim_values(key, kind))
-        return result.first() is not None
+    def _insert(self, values: list[dict[str, object]]) -> set[str]:
+        try:
+            return self._claimed(values)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        # The server dropped a pooled connection (a restart): SQLAlchemy has discarded it.
+        return self._claimed(values)
+
+    def _claimed(self, values: list[dict[str, object]]) -> set[str]:
+        with self.db.admission() as connection:
+            result = connection.execute(self._claim.values(values))
+            return {str(key) for key in result.scalars()}
 
     def release(self, key: str) -> None:
         """Forget a delivery whose handling failed, so Slack's retry is handled."""

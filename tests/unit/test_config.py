@@ -85,6 +85,15 @@ def test_severity_lookup_is_case_insensitive() -> None:
         settings.severity("SEV9")
 
 
+def test_work_slots_follow_the_database_unless_set() -> None:
+    postgres = "postgresql://u@db/firebreak"
+    assert Settings(_env_file=None, database_url="sqlite:///x.db").work_slots == 8
+    assert Settings(_env_file=None, database_url=postgres).work_slots == 20
+    sized = Settings(_env_file=None, database_url=postgres, db_pool_size=4, db_max_overflow=2)
+    assert sized.work_slots == 6
+    assert Settings(_env_file=None, database_url=postgres, listener_workers=3).work_slots == 3
+
+
 def test_bridge_template_accepts_known_placeholders(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
