@@ -1,5 +1,6 @@
-"""Background upkeep: carry out pending Slack effects, finish interrupted declarations,
-compare what Slack shows with the database, forget old request records."""
+"""Background upkeep: carry out pending Slack effects and outside calls, follow Jira,
+finish interrupted declarations, compare what Slack shows with the database, forget old
+request records."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ class Maintenance:
             (settings.resume_interval_seconds, self.resume_declarations),
             (settings.reconcile_interval_seconds, self.reconcile),
         ]
+        if settings.jira_enabled:
+            self._jobs.append((settings.jira_poll_seconds, self.poll_jira))
         self._next_run = [0.0 for _ in self._jobs]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
@@ -68,7 +71,12 @@ class Maintenance:
             log.exception("maintenance_crashed", job=job.__name__)
 
     def deliver_effects(self) -> None:
+        # Slack first: an outside service never holds up what Slack shows.
         self.services.notifier.deliver_all_due()
+        self.services.integrations.deliver_all_due()
+
+    def poll_jira(self) -> None:
+        self.services.integrations.poll_jira()
 
     def resume_declarations(self) -> None:
         for result in self.services.provisioner.resume_all():

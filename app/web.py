@@ -11,6 +11,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
+from app.integrations import webhooks
 from app.logging import clear_request, get_logger
 from app.metrics import CONTENT_TYPE, Metrics, listener_label
 from app.readiness import Readiness, slack_probe
@@ -90,6 +91,7 @@ class FirebreakWeb:
         self.accept_slack = accept_slack
         settings = services.settings
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        self.pagerduty = webhooks.PagerDutyWebhook(settings, services.db, services.after_commit)
         self.readiness = Readiness(
             services.db,
             slack_probe(token, settings.slack_api_url),
@@ -105,6 +107,8 @@ class FirebreakWeb:
             page = {"/healthz": self.health, "/readyz": self.ready, "/metrics": self.metrics}
             if path in page:
                 return page[path](start_response)
+        if path == webhooks.PATH and method == "POST":
+            return self._pagerduty(environ, start_response)
         if path == SLACK_PATH and self.accept_slack:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "use POST"})
@@ -124,6 +128,18 @@ class FirebreakWeb:
             log.warning("malformed_request_refused", error=type(error).__name__)
             self.services.metrics.observe_request("malformed", "400", 0.0)
             return _json(start_response, "400 Bad Request", {"error": "malformed request"})
+
+    def _pagerduty(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        length = _content_length(environ)
+        if length > self.max_body_bytes:
+            return _json(
+                start_response, "413 Content Too Large", {"error": "request body too large"}
+            )
+        body = environ["wsgi.input"].read(length) if length else b""
+        answer = self.pagerduty.handle(body, environ.get("HTTP_X_PAGERDUTY_SIGNATURE"))
+        self.services.metrics.observe_request("pagerduty", str(answer.status), 0.0)
+        status = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized"}
+        return _json(start_response, status.get(answer.status, "404 Not Found"), answer.body)
 
     def health(self, start_response: StartResponse) -> list[bytes]:
         database = "ok" if self.services.db.ping() else "unreachable"

@@ -61,6 +61,14 @@ def _summary(incident: IncidentFacts, roles: list[RoleSpell], out: TextIO, peopl
         ("Resolved", utc(incident.resolved_at) or "—"),
         ("Time to mitigate", duration(incident.declared_at, incident.mitigated_at) or "—"),
         ("Time to resolve", duration(incident.declared_at, incident.resolved_at) or "—"),
+        *(
+            [
+                ("Acknowledged", utc(incident.acknowledged_at)),
+                ("Time to acknowledge", duration(incident.declared_at, incident.acknowledged_at)),
+            ]
+            if incident.acknowledged_at
+            else []
+        ),
         *((role.replace("_", " ").capitalize(), ", ".join(h)) for role, h in holders.items()),
     ]
     if incident.channel_name:
@@ -143,12 +151,15 @@ def _actions(actions: list[ActionFacts], out: TextIO, people: People) -> None:
     if not actions:
         out.write("_No action items yet._\n\n")
         return
-    out.write("| # | Action | Owner | Due | State |\n| --- | --- | --- | --- | --- |\n")
+    jira = any(item.jira_issue_key for item in actions)
+    head = "| # | Action | Owner | Due | State |" + (" Jira |" if jira else "")
+    out.write(head + "\n|" + " --- |" * (6 if jira else 5) + "\n")
     for number, item in enumerate(actions, start=1):
         state = f"done {utc(item.done_at)}" if item.state == "done" else item.state
         due = item.due_date.isoformat() if item.due_date else ""
+        issue = f" {cell(item.jira_issue_key or '')} |" if jira else ""
         out.write(
             f"| {number} | {cell(plain_text(item.text, people))} "
-            f"| {cell(person(item.owner_id, people))} | {due} | {cell(state)} |\n"
+            f"| {cell(person(item.owner_id, people))} | {due} | {cell(state)} |{issue}\n"
         )
     out.write("\n")

@@ -361,7 +361,12 @@ class Provisioner:
     def _post_card(self, incident: Incident, snapshot: IncidentSnapshot | None) -> dict[str, Any]:
         assert incident.channel_id is not None and incident.id is not None
         assert snapshot is not None
-        card = blocks.incident_card(snapshot, self.settings.roles, self.settings.severities)
+        card = blocks.incident_card(
+            snapshot,
+            self.settings.roles,
+            self.settings.severities,
+            paging=self.settings.pagerduty_enabled,
+        )
         ts = self._post_once(
             incident, "card", incident.channel_id, blocks.card_text(snapshot), card, CARD_EVENT
         )

@@ -26,6 +26,7 @@ from app.incidents.reminders import (
 from app.incidents.rules import MAX_NEXT_MINUTES, UPDATE_TEXT_LIMIT, Status
 from app.incidents.service import IncidentService, snapshot_of
 from app.incidents.snapshot import IncidentSnapshot
+from app.integrations import outbox
 from app.logging import bind_request, get_logger
 from app.store.database import Database
 from app.store.idempotency import claim_request
@@ -43,6 +44,8 @@ class UpdateRequest:
     what_we_are_doing: str
     next_update_minutes: str
     request_key: str | None = None
+    # Also for the public status page (Statuspage); internal by default.
+    public: bool = False
 
 
 def validate_update(request: UpdateRequest) -> dict[str, str]:
@@ -108,6 +111,7 @@ class UpdateService:
                 next_update_minutes=minutes,
                 posted_by=request.user_id,
                 posted_at=now,
+                public=request.public,
             )
             session.add(update)
             stored.last_update_at = now
@@ -130,12 +134,14 @@ class UpdateService:
                     "status": status.value,
                     "doing": request.what_we_are_doing.strip(),
                     "next_update_minutes": minutes,
+                    "public": request.public,
                 },
             )
             session.flush()
             assert update.id is not None
             effects.post_update(session, request.incident_id, update.id, in_thread=False)
             effects.post_update(session, request.incident_id, update.id, in_thread=True)
+            outbox.public_update_published(session, self.settings, stored, update)
             # The card's "last update" line and the announcement root's latest status.
             effects.redraw(session, request.incident_id)
             snapshot = snapshot_of(session, stored)

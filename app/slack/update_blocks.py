@@ -27,9 +27,17 @@ UPDATE_CALLBACK = "stakeholder_update"
 SNOOZE_ACTION = "snooze_update"
 
 
+PUBLIC_OPTION = "public"
+
+
 def update_modal(
-    incident: IncidentSnapshot, next_minutes: int, what_we_know: str = ""
+    incident: IncidentSnapshot,
+    next_minutes: int,
+    what_we_know: str = "",
+    *,
+    publishable: bool = False,
 ) -> dict[str, Any]:
+    """`publishable`: offer to publish the update on the public status page too."""
     status_options = [_option(s.value, s.label) for s in STATUS_ORDER]
     know: dict[str, Any] = {
         "type": "plain_text_input",
@@ -92,7 +100,22 @@ def update_modal(
                     "initial_value": str(next_minutes),
                 },
             },
+            *([_public_choice()] if publishable and not incident.is_private else []),
         ],
+    }
+
+
+def _public_choice() -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": "public",
+        "optional": True,
+        "label": plain("Status page"),
+        "element": {
+            "type": "checkboxes",
+            "action_id": "value",
+            "options": [_option(PUBLIC_OPTION, "Also publish on the public status page")],
+        },
     }
 
 

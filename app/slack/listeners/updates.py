@@ -38,6 +38,10 @@ def update_request(body: dict[str, Any], view: dict[str, Any]) -> UpdateRequest:
         what_we_are_doing=_state(values, "doing").get("value") or "",
         next_update_minutes=str(_state(values, "next").get("value") or ""),
         request_key=f"view:{view['id']}:{view.get('hash', '')}",
+        public=any(
+            option.get("value") == update_blocks.PUBLIC_OPTION
+            for option in _state(values, "public").get("selected_options") or []
+        ),
     )
 
 
@@ -52,7 +56,10 @@ def register(app: App, services: Services) -> None:
                 int(action["value"]), body["user"]["id"]
             )
             services.slack.open_view(
-                body["trigger_id"], update_blocks.update_modal(incident, minutes)
+                body["trigger_id"],
+                update_blocks.update_modal(
+                    incident, minutes, publishable=services.settings.statuspage_enabled
+                ),
             )
         except IncidentError as error:
             _tell(respond, str(error))
