@@ -35,19 +35,19 @@ from tests.support.vendors.statuspage import StatuspageEmulator
 @pytest.fixture
 def pd() -> Iterator[PagerDutyEmulator]:
     with PagerDutyEmulator() as emulator:
-        yield emulator  # type: ignore[misc]
+        yield emulator
 
 
 @pytest.fixture
 def jr() -> Iterator[JiraEmulator]:
     with JiraEmulator() as emulator:
-        yield emulator  # type: ignore[misc]
+        yield emulator
 
 
 @pytest.fixture
 def sp() -> Iterator[StatuspageEmulator]:
     with StatuspageEmulator() as emulator:
-        yield emulator  # type: ignore[misc]
+        yield emulator
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 Headers = dict[str, str]
 
@@ -80,7 +80,7 @@ class VendorEmulator:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def __enter__(self) -> VendorEmulator:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
