@@ -39,6 +39,7 @@ class Maintenance:
             self._jobs.append((settings.jira_poll_seconds, self.poll_jira))
         self._next_run = [0.0 for _ in self._jobs]
         self._stop = threading.Event()
+        self._calls_sweep = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
 
     def start(self) -> None:
@@ -71,8 +72,19 @@ class Maintenance:
             log.exception("maintenance_crashed", job=job.__name__)
 
     def deliver_effects(self) -> None:
-        # Slack first: an outside service never holds up what Slack shows.
         self.services.notifier.deliver_all_due()
+        # Outside services answer on another thread: a slow one never holds up this loop's
+        # Slack sweeps. One sweep of them at a time.
+        if self._calls_sweep.acquire(blocking=False):
+            self.services.run_later(self._deliver_calls)
+
+    def _deliver_calls(self) -> None:
+        try:
+            self._guarded(self._sweep_calls)
+        finally:
+            self._calls_sweep.release()
+
+    def _sweep_calls(self) -> None:
         self.services.integrations.deliver_all_due()
 
     def poll_jira(self) -> None:

@@ -187,6 +187,8 @@ def test_page_button_pages_a_sev3_once_however_often_pressed(
     wait_until(lambda: "pagerduty_triggered" in kinds(running, incident.id or 0))
     assert accepted(pd, "trigger") == 1 and len(pd.alerts) == 1
     assert kinds(running, incident.id or 0).count("page_requested") == 1
+    told = [r.payload.get("text") for r in emulator.responses]
+    assert "The on-call is paged." in told
 
 
 # --- Jira --------------------------------------------------------------------------------------

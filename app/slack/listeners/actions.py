@@ -55,12 +55,6 @@ def _record_then_ack(ack: Ack, respond: Respond, change: Callable[[], Change]) -
         log.info("card_action_no_change", summary=result.summary)
 
 
-def _told_if_unchanged(respond: Respond, change: Change) -> Change:
-    if not change.changed:
-        respond(response_type="ephemeral", replace_original=False, text=change.summary)
-    return change
-
-
 def register(app: App, services: Services) -> None:
     incidents = services.incidents
 
@@ -170,13 +164,15 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         incident_id = int(action["value"])
         user = body["user"]["id"]
-        _record_then_ack(
-            ack,
-            respond,
-            lambda: _told_if_unchanged(
-                respond, incidents.page_on_call(incident_id, user, "button")
-            ),
-        )
+        outcome: list[Change] = []
+
+        def page() -> Change:
+            outcome.append(incidents.page_on_call(incident_id, user, "button"))
+            return outcome[0]
+
+        _record_then_ack(ack, respond, page)
+        if outcome and not outcome[0].changed:
+            respond(response_type="ephemeral", replace_original=False, text=outcome[0].summary)
 
     @app.action(blocks.FILE_IN_JIRA_ACTION)
     def file_in_jira_pressed(
