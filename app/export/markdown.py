@@ -18,6 +18,7 @@ _KIND_LABELS = {
     "stakeholder_update": "Stakeholder update",
     "action_item_added": "Action item added",
     "action_item_done": "Action item done",
+    "jira_requested": "Filing in Jira asked for",
 }
 
 

@@ -238,6 +238,9 @@ class Integrations:
                     return self._publish(call)
         except CallError as error:
             return error
+        except SQLAlchemyError as error:
+            # Reading what to send failed: try again later, like a service outage.
+            return CallError(call.service, None, type(error).__name__)
 
     def _settle(self, call: Claimed, outcome: Settle | CallError) -> bool:
         """Record how the call went; True when Slack has something new to say."""
