@@ -1,4 +1,5 @@
-"""The HTTP front door: Bolt's `/slack/events` plus health, readiness and metrics."""
+"""The HTTP front door: Bolt's `/slack/events`, health, readiness, metrics, and
+PagerDuty's webhook."""
 
 from __future__ import annotations
 
