@@ -47,11 +47,13 @@ def test_a_page_survives_a_replica_killed_mid_call_and_pages_once(
         }
         held = pd.hold()
         first = ServeProcess(emulator, sqlite_url, tmp_path, env)
-        payload = declaration(emulator.team_id, emulator.user_by_name("alice").id, "Down")
-        payload["view"]["state"]["values"] = declare_values("Down", "SEV1")
-        assert first.submit(payload).status == 200
-        assert held.arrived.wait(30), "PagerDuty was never called"
-        first.kill()
+        try:
+            payload = declaration(emulator.team_id, emulator.user_by_name("alice").id, "Down")
+            payload["view"]["state"]["values"] = declare_values("Down", "SEV1")
+            assert first.submit(payload).status == 200
+            assert held.arrived.wait(30), "PagerDuty was never called"
+        finally:
+            first.kill()
         held.release()  # PagerDuty takes the event the dead replica sent
 
         second = ServeProcess(emulator, sqlite_url, tmp_path, env)
