@@ -277,6 +277,32 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     admission_pool_size: int = Field(default=4, ge=1, le=64)
 
+    # Integrations (docs/integrations.md): each is off until its settings are given.
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_webhook_secret: SecretStr | None = None
+    pagerduty_events_url: str = Field(
+        default="https://events.pagerduty.com/v2/enqueue", pattern=r"^https?://\S+$"
+    )
+    paging_severities: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["SEV1", "SEV2"]
+    )
+    jira_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    jira_project: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]{0,19}$")
+    jira_email: str | None = None
+    jira_api_token: SecretStr | None = None
+    jira_issue_type: str = Field(default="Task", min_length=1, max_length=60)
+    # File every new action item in Jira, not only those someone files from Slack.
+    jira_auto_file: bool = False
+    # How often open action items filed in Jira are checked for a done status there.
+    jira_poll_seconds: float = Field(default=60, gt=0, le=86400)
+    statuspage_api_key: SecretStr | None = None
+    statuspage_page_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{1,40}$")
+    statuspage_url: str = Field(default="https://api.statuspage.io/v1/", pattern=r"^https?://\S+/$")
+    # One call to an outside service may take this long before it counts as failed.
+    integrations_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    # A page waits this long for the incident channel (to link to it), then goes anyway.
+    pagerduty_link_wait_seconds: float = Field(default=30, ge=0, le=600)
+
     @field_validator("roles", mode="before")
     @classmethod
     def _split_roles(cls, value: Any) -> Any:
@@ -295,6 +321,11 @@ class Settings(BaseSettings):
         if len(roles) > MAX_ROLES:
             raise ValueError(f"at most {MAX_ROLES} roles fit on the incident card")
         return roles
+
+    @field_validator("paging_severities", mode="before")
+    @classmethod
+    def _split_paging(cls, value: Any) -> Any:
+        return _comma_list(value)
 
     @field_validator("severities", mode="before")
     @classmethod
@@ -331,6 +362,19 @@ class Settings(BaseSettings):
     def _check_token_shapes(self) -> Settings:
         _check_prefix(self.slack_bot_token, "xoxb-", "SLACK_BOT_TOKEN")
         _check_prefix(self.slack_app_token, "xapp-", "SLACK_APP_TOKEN")
+        jira = [self.jira_url, self.jira_project, self.jira_email, self.jira_api_token]
+        if any(value is not None for value in jira) and not all(
+            value is not None for value in jira
+        ):
+            raise ValueError(
+                "Jira needs all of FIREBREAK_JIRA_URL, FIREBREAK_JIRA_PROJECT, "
+                "FIREBREAK_JIRA_EMAIL and FIREBREAK_JIRA_API_TOKEN"
+            )
+        if (self.statuspage_api_key is None) != (self.statuspage_page_id is None):
+            raise ValueError(
+                "Statuspage needs both FIREBREAK_STATUSPAGE_API_KEY and "
+                "FIREBREAK_STATUSPAGE_PAGE_ID"
+            )
         return self
 
     @model_validator(mode="after")
@@ -367,6 +411,26 @@ class Settings(BaseSettings):
         return self.db_pool_size + self.db_max_overflow
 
     @property
+    def pagerduty_enabled(self) -> bool:
+        return self.pagerduty_routing_key is not None
+
+    @property
+    def jira_enabled(self) -> bool:
+        return self.jira_api_token is not None
+
+    @property
+    def statuspage_enabled(self) -> bool:
+        return self.statuspage_api_key is not None
+
+    @property
+    def publishes_updates(self) -> bool:
+        """A public update has somewhere to go: Firebreak's status page or Statuspage."""
+        return self.status_page or self.statuspage_enabled
+
+    def pages_on_declare(self, severity: str) -> bool:
+        return severity.upper() in {name.upper() for name in self.paging_severities}
+
+    @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
@@ -377,6 +441,10 @@ class Settings(BaseSettings):
             self.slack_signing_secret,
             self.slack_app_token,
             self.alerts_token,
+            self.pagerduty_routing_key,
+            self.pagerduty_webhook_secret,
+            self.jira_api_token,
+            self.statuspage_api_key,
         ]
         return [value.get_secret_value() for value in values if value is not None]
 

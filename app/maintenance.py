@@ -1,5 +1,6 @@
-"""Background upkeep: carry out pending Slack effects, finish interrupted declarations,
-compare what Slack shows with the database, forget old request records."""
+"""Background upkeep: carry out pending Slack effects and outside calls, follow Jira,
+finish interrupted declarations, compare what Slack shows with the database, forget old
+request records."""
 
 from __future__ import annotations
 
@@ -35,8 +36,11 @@ class Maintenance:
             (settings.resume_interval_seconds, self.resume_auto_declares),
             (settings.reconcile_interval_seconds, self.reconcile),
         ]
+        if settings.jira_enabled:
+            self._jobs.append((settings.jira_poll_seconds, self.poll_jira))
         self._next_run = [0.0 for _ in self._jobs]
         self._stop = threading.Event()
+        self._calls_sweep = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
 
     def start(self) -> None:
@@ -70,6 +74,22 @@ class Maintenance:
 
     def deliver_effects(self) -> None:
         self.services.notifier.deliver_all_due()
+        # Outside services answer on another thread: a slow one never holds up this loop's
+        # Slack sweeps. One sweep of them at a time.
+        if self._calls_sweep.acquire(blocking=False):
+            self.services.run_later(self._deliver_calls)
+
+    def _deliver_calls(self) -> None:
+        try:
+            self._guarded(self._sweep_calls)
+        finally:
+            self._calls_sweep.release()
+
+    def _sweep_calls(self) -> None:
+        self.services.integrations.deliver_all_due()
+
+    def poll_jira(self) -> None:
+        self.services.integrations.poll_jira()
 
     def resume_auto_declares(self) -> None:
         self.services.alerts.resume_auto_declares()

@@ -13,15 +13,20 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class _PendingEffects(Collector):
-    """Slack work recorded and not yet carried out, read from the database at scrape."""
+    """Work recorded and not yet carried out, read from the database at scrape."""
 
-    def __init__(self, count: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        count: Callable[[], int],
+        name: str = "firebreak_slack_effects_pending",
+        documentation: str = "Slack effects recorded and not yet carried out",
+    ) -> None:
         self._count = count
+        self._name = name
+        self._documentation = documentation
 
     def collect(self) -> Iterable[Metric]:
-        family = GaugeMetricFamily(
-            "firebreak_slack_effects_pending", "Slack effects recorded and not yet carried out"
-        )
+        family = GaugeMetricFamily(self._name, self._documentation)
         try:
             family.add_metric([], self._count())
         except Exception:
@@ -142,6 +147,13 @@ class Metrics:
             ["kind", "outcome"],
             registry=self.registry,
         )
+        self.integration_calls = Counter(
+            "firebreak_integration_calls",
+            "Calls to PagerDuty, Jira and Statuspage by service, call and outcome "
+            "(done, retried, failed)",
+            ["service", "call", "outcome"],
+            registry=self.registry,
+        )
         self.reconcile_repairs = Counter(
             "firebreak_reconcile_repairs",
             "Slack surfaces found out of date with the database and redrawn, by surface",
@@ -157,6 +169,15 @@ class Metrics:
 
     def watch_pending_effects(self, count: Callable[[], int]) -> None:
         self.registry.register(_PendingEffects(count))
+
+    def watch_pending_calls(self, count: Callable[[], int]) -> None:
+        self.registry.register(
+            _PendingEffects(
+                count,
+                "firebreak_integration_calls_pending",
+                "Calls to outside services recorded and not yet carried out",
+            )
+        )
 
     def observe_slack_call(self, method: str, error: str | None, seconds: float) -> None:
         """The gateway's `observer` hook."""

@@ -106,6 +106,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
     )
     metrics.watch_open_incidents(services.incidents.open_counts)
     metrics.watch_pending_effects(services.notifier.pending_count)
+    metrics.watch_pending_calls(services.integrations.pending_count)
     scheduler = ReminderScheduler(
         services.reminders, db.engine, clock=clock, closing=services.closing
     )

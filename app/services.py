@@ -13,6 +13,7 @@ from app.incidents.reminders import Clock, ReminderService
 from app.incidents.service import IncidentService
 from app.incidents.timeline import TimelineService
 from app.incidents.updates import UpdateService
+from app.integrations.dispatcher import Integrations
 from app.metrics import Metrics
 from app.slack.gateway import SlackGateway
 from app.slack.notifier import Notifier, Submit, run_now
@@ -39,17 +40,31 @@ class Services:
     updates: UpdateService = field(init=False)
     closing: ClosingService = field(init=False)
     alerts: AlertService = field(init=False)
+    integrations: Integrations = field(init=False)
 
     def __post_init__(self) -> None:
         self.notifier = Notifier(self.settings, self.db, self.slack, self.metrics, self.run_later)
         self.incidents = IncidentService(
-            self.settings, self.db, self.slack, self.clock, effects_ready=self.notifier.kick
+            self.settings, self.db, self.slack, self.clock, effects_ready=self.after_commit
         )
         self.provisioner = Provisioner(
-            self.settings, self.db, self.slack, effects_ready=self.notifier.kick
+            self.settings, self.db, self.slack, effects_ready=self.after_commit
         )
         self.timeline = TimelineService(self.db, self.slack, self.clock)
-        self.actions = ActionItemService(self.db, self.clock)
+        self.actions = ActionItemService(
+            self.db,
+            self.clock,
+            jira_enabled=self.settings.jira_enabled,
+            auto_file=self.settings.jira_auto_file,
+        )
+        self.integrations = Integrations(
+            self.settings,
+            self.db,
+            self.metrics,
+            self.actions,
+            effects_ready=self.notifier.kick,
+            submit=self.run_later,
+        )
         self.reminders = ReminderService(
             self.settings,
             self.db,
@@ -64,3 +79,13 @@ class Services:
         self.alerts = AlertService(
             self.settings, self.db, self.slack, self.incidents, self.provisioner, self.clock
         )
+
+    def after_commit(self, incident_id: int) -> None:
+        """A change committed: tell Slack first, then the outside services, off the
+        caller's thread."""
+
+        def deliver() -> None:
+            self.notifier.deliver(incident_id)
+            self.integrations.deliver(incident_id)
+
+        self.run_later(deliver)

@@ -1,5 +1,5 @@
-"""The HTTP doors: Bolt's `/slack/events` and the status page on the public port; health,
-readiness and metrics apart."""
+"""The HTTP doors: on the public port Bolt's `/slack/events`, the status page, the alert
+intake and PagerDuty's webhook; health, readiness and metrics apart."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 from app.alerts import blocks as alert_blocks
 from app.alerts.web import PREFIX as ALERTS_PREFIX
 from app.alerts.web import AlertIntake
+from app.integrations import webhooks
 from app.logging import clear_request, get_logger
 from app.metrics import CONTENT_TYPE, Metrics, listener_label
 from app.readiness import Readiness, slack_probe
@@ -273,12 +274,18 @@ class FirebreakWeb:
         settings = services.settings
         self.status = StatusPages(settings, services.db) if settings.status_page else None
         self.alerts = AlertIntake(services.alerts, self.max_body_bytes)
+        self.pagerduty = webhooks.PagerDutyWebhook(settings, services.db, services.after_commit)
 
     @property
     def has_public_pages(self) -> bool:
         """Doors for the world outside Slack (status page, alert intake): served on the
         public port in Socket Mode too."""
-        return self.status is not None or self.services.settings.alerts_token is not None
+        settings = self.services.settings
+        return (
+            self.status is not None
+            or settings.alerts_token is not None
+            or settings.pagerduty_webhook_secret is not None
+        )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # Server threads are reused: a refused request must not log the previous one's ids.
@@ -297,7 +304,21 @@ class FirebreakWeb:
             return self.status(environ, start_response)
         if path.startswith(ALERTS_PREFIX):
             return self.alerts(environ, start_response)
+        if path == webhooks.PATH and method == "POST":
+            return self._pagerduty(environ, start_response)
         return _json(start_response, "404 Not Found", {"error": "not found"})
+
+    def _pagerduty(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        length = _content_length(environ)
+        if length > self.max_body_bytes:
+            return _json(
+                start_response, "413 Content Too Large", {"error": "request body too large"}
+            )
+        body = environ["wsgi.input"].read(length) if length else b""
+        answer = self.pagerduty.handle(body, environ.get("HTTP_X_PAGERDUTY_SIGNATURE"))
+        self.services.metrics.observe_request("pagerduty", str(answer.status), 0.0)
+        status = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized"}
+        return _json(start_response, status.get(answer.status, "404 Not Found"), answer.body)
 
 
 def _content_length(environ: WSGIEnvironment) -> int:

@@ -73,6 +73,8 @@ def _facts(data: ExportData) -> dict[str, Any]:
         "closed_at": iso(facts.closed_at),
         "time_to_mitigate_seconds": seconds_between(facts.declared_at, facts.mitigated_at),
         "time_to_resolve_seconds": seconds_between(facts.declared_at, facts.resolved_at),
+        "acknowledged_at": iso(facts.acknowledged_at),
+        "time_to_acknowledge_seconds": seconds_between(facts.declared_at, facts.acknowledged_at),
         "channel": {"id": facts.channel_id, "name": facts.channel_name},
     }
 
@@ -109,6 +111,7 @@ def _action(item: ActionFacts, people: People) -> dict[str, Any]:
         "created_at": iso(item.created_at),
         "done_by": _user(item.done_by, people),
         "done_at": iso(item.done_at),
+        "jira_issue": item.jira_issue_key,
     }
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from sqlmodel import col
 
 from app.store.database import Database
@@ -41,6 +41,7 @@ class IncidentFacts:
     channel_id: str | None
     channel_name: str | None
     detected_at: datetime | None = None
+    # First acknowledgement: of the alert (Slack button) or the page (PagerDuty webhook).
     acknowledged_at: datetime | None = None
 
 
@@ -74,6 +75,7 @@ class ActionFacts:
     created_at: datetime
     done_by: str | None
     done_at: datetime | None
+    jira_issue_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def open_export(db: Database, incident_id: int) -> Iterator[ExportData]:
         if incident is None:
             raise LookupError(f"incident {incident_id} does not exist")
         yield ExportData(
-            incident=_incident_facts(incident._mapping),
+            incident=_incident_facts(incident._mapping, _acknowledged_at(connection, incident_id)),
             roles=_roles(connection, incident_id),
             updates=_updates(connection, incident_id),
             actions=_actions(connection, incident_id),
@@ -155,7 +157,22 @@ def stream_events(connection: Connection, incident_id: int) -> Iterator[EventFac
         yield EventFacts(*row)
 
 
-def _incident_facts(row: Any) -> IncidentFacts:
+def _acknowledged_at(connection: Connection, incident_id: int) -> datetime | None:
+    first: datetime | None = connection.execute(
+        select(func.min(col(TimelineEvent.occurred_at))).where(
+            col(TimelineEvent.incident_id) == incident_id,
+            col(TimelineEvent.kind) == "acknowledged",
+        )
+    ).scalar_one_or_none()
+    return first
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return min(known) if known else None
+
+
+def _incident_facts(row: Any, acknowledged_at: datetime | None = None) -> IncidentFacts:
     return IncidentFacts(
         reference=f"INC-{row['number']}",
         number=row["number"],
@@ -173,7 +190,7 @@ def _incident_facts(row: Any) -> IncidentFacts:
         channel_id=row["channel_id"],
         channel_name=row["channel_name"],
         detected_at=row["detected_at"],
-        acknowledged_at=row["acknowledged_at"],
+        acknowledged_at=_earliest(row["acknowledged_at"], acknowledged_at),
     )
 
 
@@ -220,8 +237,9 @@ def _actions(connection: Connection, incident_id: int) -> list[ActionFacts]:
             col(ActionItem.created_at),
             col(ActionItem.done_by),
             col(ActionItem.done_at),
+            col(ActionItem.jira_issue_key),
         )
         .where(col(ActionItem.incident_id) == incident_id)
         .order_by(col(ActionItem.id))
     )
-    return [ActionFacts(*row) for row in rows]
+    return [ActionFacts(**dict(row._mapping)) for row in rows]

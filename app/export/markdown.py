@@ -22,6 +22,7 @@ _KIND_LABELS = {
     "action_item_done": "Action item done",
     "alert_firing": "Alert firing",
     "alert_resolved": "Alert resolved",
+    "jira_requested": "Filing in Jira asked for",
 }
 
 
@@ -213,12 +214,15 @@ def _actions(actions: list[ActionFacts], out: TextIO, people: People) -> None:
     if not actions:
         out.write("_No action items yet._\n\n")
         return
-    out.write("| # | Action | Owner | Due | State |\n| --- | --- | --- | --- | --- |\n")
+    jira = any(item.jira_issue_key for item in actions)
+    head = "| # | Action | Owner | Due | State |" + (" Jira |" if jira else "")
+    out.write(head + "\n|" + " --- |" * (6 if jira else 5) + "\n")
     for number, item in enumerate(actions, start=1):
         state = f"done {utc(item.done_at)}" if item.state == "done" else item.state
         due = item.due_date.isoformat() if item.due_date else ""
+        issue = f" {cell(item.jira_issue_key or '')} |" if jira else ""
         out.write(
             f"| {number} | {cell(_typed(item.text, people))} "
-            f"| {cell(_person(item.owner_id, people))} | {due} | {cell(md(state))} |\n"
+            f"| {cell(_person(item.owner_id, people))} | {due} | {cell(md(state))} |{issue}\n"
         )
     out.write("\n")

@@ -10,8 +10,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import col
 
+from app.incidents import effects
 from app.incidents import repository as repo
 from app.incidents.errors import InvalidInput, NotFound
+from app.integrations import outbox
 from app.store.database import Database
 from app.store.idempotency import claim_request
 from app.store.models import ActionItem
@@ -20,6 +22,11 @@ from app.store.types import utcnow
 ADDED = "action_item_added"
 DONE = "action_item_done"
 MAX_TEXT = 1000
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
 
 _OWNER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -88,10 +95,22 @@ def parse_due(value: str) -> date:
         raise InvalidInput(f"“{value}” is not a date; write it as YYYY-MM-DD.") from error
 
 
+FILED = "jira_requested"
+
+
 class ActionItemService:
-    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        jira_enabled: bool = False,
+        auto_file: bool = False,
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.jira_enabled = jira_enabled
+        self.auto_file = jira_enabled and auto_file
 
     def add(
         self,
@@ -132,7 +151,40 @@ class ActionItemService:
                     "due_date": item.due_date.isoformat() if item.due_date else None,
                 },
             )
+            if self.auto_file:
+                stored.jira_requested_at = now
+                session.add(stored)
+                outbox.file_issue(session, stored)
         return stored
+
+    def file_in_jira(self, item_id: int, actor: str) -> tuple[ActionItem, bool]:
+        """Ask for a Jira issue; (item, False) when one is filed or asked for already, so
+        a second press files nothing."""
+        if not self.jira_enabled:
+            raise InvalidInput("Jira is not set up for this workspace.")
+        now = self.clock()
+        with self.db.session() as session:
+            item = session.execute(
+                select(ActionItem).where(col(ActionItem.id) == item_id).with_for_update()
+            ).scalar_one_or_none()
+            if item is None:
+                raise NotFound("That action item no longer exists.")
+            if item.jira_issue_key or item.jira_requested_at:
+                return item, False
+            item.jira_requested_at = now
+            session.add(item)
+            outbox.file_issue(session, item)
+            repo.record_event(
+                session,
+                item.incident_id,
+                FILED,
+                source="button",
+                actor_id=actor,
+                text=item.text,
+                occurred_at=now,
+                data={"action_item_id": item.id},
+            )
+        return item, True
 
     def items(self, incident_id: int) -> Sequence[ActionItem]:
         with self.db.session() as session:
@@ -153,8 +205,11 @@ class ActionItemService:
             raise NotFound("That action item no longer exists.")
         return item
 
-    def mark_done(self, item_id: int, actor: str, source: str) -> tuple[ActionItem, bool]:
-        """Mark done; (item, False) when it was done already (a second click or a retry)."""
+    def mark_done(
+        self, item_id: int, actor: str | None, source: str, *, say: str | None = None
+    ) -> tuple[ActionItem, bool]:
+        """Mark done; (item, False) when it was done already (a second click or a retry).
+        `say`: why, said in the incident channel (when no one pressed a button)."""
         now = self.clock()
         with self.db.session() as session:
             item = session.execute(
@@ -178,4 +233,8 @@ class ActionItemService:
                 occurred_at=now,
                 data={"action_item_id": item.id},
             )
+            if say:
+                effects.say_in_channel(
+                    session, item.incident_id, f":white_check_mark: {say}: {escape(item.text)}"
+                )
         return item, True

@@ -366,6 +366,7 @@ class Provisioner:
             self.settings.roles,
             self.settings.severities,
             blocks.bridge_link(self.settings.bridge_url, snapshot),
+            paging=self.settings.pagerduty_enabled,
         )
         ts = self._post_once(
             incident, "card", incident.channel_id, blocks.card_text(snapshot), card, CARD_EVENT

@@ -31,6 +31,7 @@ from app.incidents.rules import (
     is_escalation,
 )
 from app.incidents.snapshot import IncidentSnapshot
+from app.integrations import outbox
 from app.logging import bind_request, get_logger
 from app.slack import blocks
 from app.slack.gateway import SlackCallError, SlackGateway
@@ -221,6 +222,8 @@ class IncidentService:
                     occurred_at=now,
                     data={"role": "commander", "user": request.user_id},
                 )
+            if self.settings.pages_on_declare(severity):
+                outbox.page(session, self.settings, incident)
             due = reminders.after_minutes(now, self._cadence(severity))
             reminders.set_due(session, incident.id, due)
             snapshot = self._snapshot(session, incident)
@@ -361,6 +364,24 @@ class IncidentService:
         note = self._unarchive(snapshot, self.clock()) if was_archived else ""
         return self._changed(snapshot, summary, note)
 
+    def page_on_call(self, incident_id: int, actor: str, source: str) -> Change:
+        """Page the on-call through PagerDuty; nothing when it is paged already."""
+        if not self.settings.pagerduty_enabled:
+            raise InvalidInput("PagerDuty is not set up for this workspace.")
+        incident = self.snapshot(incident_id)
+        self.require_member(incident, actor)
+        with self.db.session() as session:
+            stored = repo.get_incident(session, incident_id, lock=True)
+            if not outbox.page(session, self.settings, stored):
+                return Change(self._snapshot(session, stored), False, "The on-call is paged.")
+            summary = f"<@{actor}> paged the on-call"
+            repo.record_event(
+                session, incident_id, "page_requested", source=source, actor_id=actor, text=summary
+            )
+            effects.say_in_channel(session, incident_id, summary)
+            snapshot = self._snapshot(session, stored)
+        return self._changed(snapshot, summary)
+
     def move_status(
         self, session: Session, stored: Incident, status: Status, actor: str, source: str
     ) -> str | None:
@@ -408,6 +429,8 @@ class IncidentService:
             effects.tell_stakeholders(
                 session, stored.id, effects.Notice.REOPENED, actor, broadcast=True
             )
+        if not status.is_open:
+            outbox.unpage(session, stored)
         return summary
 
     # --- telling Slack ------------------------------------------------------------------

@@ -26,6 +26,7 @@ from app.incidents.reminders import (
 from app.incidents.rules import MAX_NEXT_MINUTES, UPDATE_TEXT_LIMIT, Status
 from app.incidents.service import IncidentService, snapshot_of
 from app.incidents.snapshot import IncidentSnapshot
+from app.integrations import outbox
 from app.logging import bind_request, get_logger
 from app.store.database import Database
 from app.store.idempotency import claim_request
@@ -133,12 +134,14 @@ class UpdateService:
                     "status": status.value,
                     "doing": request.what_we_are_doing.strip(),
                     "next_update_minutes": minutes,
+                    "public": request.public,
                 },
             )
             session.flush()
             assert update.id is not None
             effects.post_update(session, request.incident_id, update.id, in_thread=False)
             effects.post_update(session, request.incident_id, update.id, in_thread=True)
+            outbox.public_update_published(session, self.settings, stored, update)
             # The card's "last update" line and the announcement root's latest status.
             effects.redraw(session, request.incident_id)
             snapshot = snapshot_of(session, stored)

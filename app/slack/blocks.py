@@ -35,6 +35,8 @@ TIMELINE_SHORTCUT = "add_to_timeline"
 TIMELINE_PICK_CALLBACK = "add_to_timeline_pick"
 SHORTCUTS = {DECLARE_SHORTCUT: "global", TIMELINE_SHORTCUT: "message"}  # as in manifest.yml
 MAX_SELECT_OPTIONS = 100  # Slack's limit for a static select
+PAGE_ACTION = "page_on_call"
+FILE_IN_JIRA_ACTION = "action_item_jira"
 
 SECTION_TEXT_LIMIT = 3000
 # Slack renders {ago} as live relative time ("2 hours ago"), so the card shows elapsed time
@@ -227,7 +229,9 @@ def _role_selects(incident: IncidentSnapshot, roles: Sequence[str]) -> list[dict
     return selects
 
 
-def _controls(incident: IncidentSnapshot, severities: Sequence[SeverityLevel]) -> Block:
+def _controls(
+    incident: IncidentSnapshot, severities: Sequence[SeverityLevel], *, paging: bool = False
+) -> Block:
     severity_options = [_option(s.name, s.name) for s in severities]
     status_options = [_option(s.value, s.label) for s in STATUS_ORDER]
     severity_select: dict[str, Any] = {
@@ -263,6 +267,7 @@ def _controls(incident: IncidentSnapshot, severities: Sequence[SeverityLevel]) -
                 "text": plain("Add action item"),
                 "value": str(incident.id),
             },
+            *([_page_button(incident)] if paging and incident.status.is_open else []),
             {
                 "type": "button",
                 "action_id": RESOLVE_ACTION,
@@ -277,6 +282,21 @@ def _controls(incident: IncidentSnapshot, severities: Sequence[SeverityLevel]) -
                 },
             },
         ],
+    }
+
+
+def _page_button(incident: IncidentSnapshot) -> Block:
+    return {
+        "type": "button",
+        "action_id": PAGE_ACTION,
+        "text": plain("Page on-call"),
+        "value": str(incident.id),
+        "confirm": {
+            "title": plain("Page the on-call?"),
+            "text": plain("PagerDuty pages whoever is on call for this incident.", 300),
+            "confirm": plain("Page"),
+            "deny": plain("Not now"),
+        },
     }
 
 
@@ -319,7 +339,10 @@ def incident_card(
     roles: Sequence[str],
     severities: Sequence[SeverityLevel],
     bridge: str | None = None,
+    *,
+    paging: bool = False,
 ) -> list[Block]:
+    """`paging`: PagerDuty is set up, so the card offers to page the on-call."""
     role_fields = [
         mrkdwn(f"*{role_label(role)}*\n{user_ref(incident.roles.get(role))}") for role in roles
     ]
@@ -357,7 +380,7 @@ def incident_card(
         blocks.append(
             {"type": "actions", "block_id": f"{prefix}:{incident.id}", "elements": selects}
         )
-    blocks.append(_controls(incident, severities))
+    blocks.append(_controls(incident, severities, paging=paging))
     return blocks
 
 
@@ -647,16 +670,33 @@ def action_item_summary(text: str, owner_id: str | None, due: date | None) -> st
 
 
 def action_item_line(
-    text: str, owner_id: str | None, due: date | None, state: str, number: int
+    text: str,
+    owner_id: str | None,
+    due: date | None,
+    state: str,
+    number: int,
+    issue: tuple[str, str] | None = None,
 ) -> str:
+    """`issue`: the Jira issue's key and link."""
     mark = ":white_check_mark:" if state == "done" else ":white_square:"
-    return f"{mark} {number}. {action_item_summary(text, owner_id, due)}"
+    filed = f" · <{issue[1]}|{escape(issue[0])}>" if issue else ""
+    return f"{mark} {number}. {action_item_summary(text, owner_id, due)}{filed}"
+
+
+ItemRow = tuple[int, str, str | None, date | None, str]
 
 
 def action_item_list(
-    reference: str, items: Sequence[tuple[int, str, str | None, date | None, str]]
+    reference: str,
+    items: Sequence[ItemRow],
+    issues: Mapping[int, tuple[str, str] | None] | None = None,
+    *,
+    jira: bool = False,
 ) -> list[Block]:
-    """items: (id, text, owner, due date, state) in the order they were added."""
+    """items: (id, text, owner, due date, state) in the order they were added; issues:
+    item id -> (Jira key, link) or None when filing is asked for and not done yet;
+    `jira`: Jira is set up, so an item not filed yet offers "File in Jira"."""
+    issues = issues or {}
     if not items:
         return [
             {
@@ -668,10 +708,13 @@ def action_item_list(
             }
         ]
     rows: list[Block] = [{"type": "section", "text": mrkdwn(f"*Action items for {reference}*")}]
+    shown = 0
+    # Slack allows 50 blocks: the heading, the rows (an item with a Jira button takes two)
+    # and the note saying how many more there are.
     for number, (item_id, text, owner, due, state) in enumerate(items[:MAX_LIST_ROWS], start=1):
         row: Block = {
             "type": "section",
-            "text": mrkdwn(action_item_line(text, owner, due, state, number)),
+            "text": mrkdwn(action_item_line(text, owner, due, state, number, issues.get(item_id))),
         }
         if state != "done":
             row["accessory"] = {
@@ -680,16 +723,35 @@ def action_item_list(
                 "text": plain("Mark done"),
                 "value": str(item_id),
             }
+        extra = jira and item_id not in issues and state != "done"
+        if len(rows) + 1 + int(extra) > 49:
+            break
         rows.append(row)
-    return [*rows, *_more(len(items), "`/incident export` lists every action item")]
+        shown += 1
+
+        if extra:
+            rows.append(
+                {
+                    "type": "actions",
+                    "block_id": f"jira:{item_id}",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": FILE_IN_JIRA_ACTION,
+                            "text": plain("File in Jira"),
+                            "value": str(item_id),
+                        }
+                    ],
+                }
+            )
+    return [*rows, *_more(len(items), "`/incident export` lists every action item", shown)]
 
 
-def _more(total: int, where: str = "") -> list[Block]:
+def _more(total: int, where: str = "", shown: int = MAX_LIST_ROWS) -> list[Block]:
     """Say what a capped list leaves out, and where to see it all."""
-    if total <= MAX_LIST_ROWS:
+    if total <= shown:
         return []
-    hidden = total - MAX_LIST_ROWS
-    text = f"Showing {MAX_LIST_ROWS} of {total}: {hidden} more not shown here"
+    text = f"Showing {shown} of {total}: {total - shown} more not shown here"
     text += f"; {where}." if where else "."
     return [{"type": "context", "elements": [mrkdwn(text)]}]
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
@@ -84,15 +84,16 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 
 
-class _LeaseKeeper:
+class LeaseKeeper:
     """Renews the leases of the effects this process is carrying out, every third of a
     lease: a slow Slack never lets another replica take an effect over while it is being
     carried out, and a replica that dies stops renewing, so another takes over after one
     lease."""
 
-    def __init__(self, db: Database, lease: timedelta) -> None:
+    def __init__(self, db: Database, lease: timedelta, table: Table = _TABLE) -> None:
         self._db = db
         self._lease = lease
+        self._table = table
         self._held: dict[int, int] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -128,9 +129,10 @@ class _LeaseKeeper:
     def _renew(self, held: list[int]) -> None:
         try:
             with self._db.session() as session:
+                table = self._table
                 session.execute(
-                    update(_TABLE)
-                    .where(_TABLE.c.id.in_(held), _TABLE.c.done_at.is_(None))
+                    update(table)
+                    .where(table.c.id.in_(held), table.c.done_at.is_(None))
                     .values(lease_until=utcnow() + self._lease)
                 )
         except SQLAlchemyError as error:
@@ -173,7 +175,7 @@ class Notifier:
         self.metrics = metrics
         self._submit = submit
         self._lease = timedelta(seconds=settings.effects_lease_seconds)
-        self._leases = _LeaseKeeper(db, self._lease)
+        self._leases = LeaseKeeper(db, self._lease)
         self._lock = threading.Lock()
         self._running: set[int] = set()
         self._again: set[int] = set()
@@ -442,7 +444,11 @@ class Notifier:
         # draws the state of its own moment and queues a redraw after it.
         if incident.channel_id and card_ts:
             card = blocks.incident_card(
-                incident, self.settings.roles, self.settings.severities, self._bridge(incident)
+                incident,
+                self.settings.roles,
+                self.settings.severities,
+                self._bridge(incident),
+                paging=self.settings.pagerduty_enabled,
             )
             self.slack.update(incident.channel_id, card_ts, blocks.card_text(incident), card)
 

@@ -31,10 +31,15 @@ PUBLISH_VALUE = "public"
 
 
 def update_modal(
-    incident: IncidentSnapshot, next_minutes: int, what_we_know: str = "", *, public: bool = False
+    incident: IncidentSnapshot,
+    next_minutes: int,
+    what_we_know: str = "",
+    *,
+    public: bool = False,
+    publishable: bool = True,
 ) -> dict[str, Any]:
-    """The update form; `public` ticks "Also publish on the status page" (absent for a
-    private incident, whose updates are never published)."""
+    """The update form; `public` ticks "Also publish on the status page". The choice is
+    offered when a status page is on (`publishable`), never for a private incident."""
     status_options = [_option(s.value, s.label) for s in STATUS_ORDER]
     know: dict[str, Any] = {
         "type": "plain_text_input",
@@ -97,7 +102,7 @@ def update_modal(
                     "initial_value": str(next_minutes),
                 },
             },
-            *([] if incident.is_private else [publish_input(public)]),
+            *([publish_input(public)] if publishable and not incident.is_private else []),
         ],
     }
 

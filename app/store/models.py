@@ -86,6 +86,10 @@ class Incident(SQLModel, table=True):
     # acknowledgement of one of its alert groups.
     detected_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    # Integrations (app/integrations): "triggered" or "resolved" once the on-call was
+    # paged through PagerDuty, and the Statuspage incident mirroring the public updates.
+    pagerduty_status: str | None = Field(default=None, max_length=20)
+    statuspage_incident_id: str | None = Field(default=None, max_length=64)
 
     @property
     def reference(self) -> str:
@@ -197,6 +201,9 @@ class ActionItem(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     done_by: str | None = Field(default=None, max_length=32)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    # Filing in Jira: asked for once (a second press changes nothing), the key once made.
+    jira_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    jira_issue_key: str | None = Field(default=None, max_length=40)
 
 
 class ReminderState(SQLModel, table=True):
@@ -339,3 +346,32 @@ class SlackEffect(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime())
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
     error: str | None = Field(default=None, max_length=120)
+
+
+class OutboundCall(SQLModel, table=True):
+    """A call to an outside service (PagerDuty, Jira, Statuspage) a committed change needs.
+
+    The same outbox pattern as `SlackEffect`, in a table of its own: written in the
+    change's transaction, carried out after the incident's Slack effects by any replica
+    under a renewed lease, retried with backoff until the service accepts or refuses it.
+    `key` makes recording idempotent ("jira:file:12" is recorded once however often the
+    button is pressed).
+    """
+
+    __tablename__ = "outbound_call"
+    __table_args__ = (Index("ix_outbound_call_pending", "done_at", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    incident_id: int = Field(
+        index=True, sa_column_args=[ForeignKey("incident.id", ondelete="CASCADE")]
+    )
+    key: str = Field(max_length=120, unique=True)
+    service: str = Field(max_length=20)
+    kind: str = Field(max_length=20)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON())
+    attempts: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    error: str | None = Field(default=None, max_length=200)

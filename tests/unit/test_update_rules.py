@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.incidents.updates import UpdateRequest, validate_update
 
 
 def _request(**values: str) -> UpdateRequest:
-    fields = {
+    fields: dict[str, Any] = {
         "status": "identified",
         "what_we_know": "EU card payments fail",
         "what_we_are_doing": "Rolling back",

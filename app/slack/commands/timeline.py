@@ -10,6 +10,7 @@ from app.export.delivery import parse_format, share_export
 from app.incidents.actions import USAGE, parse_action
 from app.incidents.errors import InvalidInput
 from app.incidents.timeline import EDIT, MAX_LISTED, RESTORE, STRIKE, Curation
+from app.integrations.jira import browse_url
 from app.services import Services
 from app.slack import blocks
 from app.slack.commands.router import CommandContext, subcommand
@@ -122,15 +123,23 @@ def add_action(context: CommandContext) -> None:
 def list_actions(context: CommandContext) -> None:
     incident = context.require_incident()
     services = context.services
-    items = [
-        (item.id or 0, item.text, item.owner_id, item.due_date, item.state)
-        for item in services.actions.items(incident.id)
-    ]
+    stored = services.actions.items(incident.id)
+    items = [(item.id or 0, item.text, item.owner_id, item.due_date, item.state) for item in stored]
+    settings = services.settings
+    issues = {
+        item.id or 0: (
+            (item.jira_issue_key, browse_url(settings.jira_url or "", item.jira_issue_key))
+            if item.jira_issue_key
+            else None
+        )
+        for item in stored
+        if item.jira_issue_key or item.jira_requested_at
+    }
     services.slack.post_ephemeral(
         context.channel_id,
         context.user_id,
         f"{len(items)} action items on {incident.reference}",
-        blocks.action_item_list(incident.reference, items),
+        blocks.action_item_list(incident.reference, items, issues, jira=settings.jira_enabled),
     )
 
 

@@ -11,5 +11,11 @@ def post_update(context: CommandContext) -> None:
     incident = context.require_incident()
     incident, minutes = context.services.updates.modal_defaults(incident.id, context.user_id)
     context.services.slack.open_view(
-        context.trigger_id, update_blocks.update_modal(incident, minutes, context.args)
+        context.trigger_id,
+        update_blocks.update_modal(
+            incident,
+            minutes,
+            context.args,
+            publishable=context.services.settings.publishes_updates,
+        ),
     )

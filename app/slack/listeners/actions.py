@@ -164,6 +164,50 @@ def register(app: App, services: Services) -> None:
                 f"<@{user}> marked an action item done: {blocks.escape(item.text)}",
             )
 
+    @app.action(blocks.PAGE_ACTION)
+    def page_pressed(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        incident_id = int(action["value"])
+        user = body["user"]["id"]
+        outcome: list[Change] = []
+
+        def page() -> Change:
+            outcome.append(incidents.page_on_call(incident_id, user, "button"))
+            return outcome[0]
+
+        _record_then_ack(ack, respond, page)
+        if outcome and not outcome[0].changed:
+            respond(response_type="ephemeral", replace_original=False, text=outcome[0].summary)
+
+    @app.action(blocks.FILE_IN_JIRA_ACTION)
+    def file_in_jira_pressed(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        user = body["user"]["id"]
+        try:
+            item = services.actions.get(int(action["value"]))
+            incident = incidents.snapshot(item.incident_id)
+            if user != item.owner_id:
+                incidents.require_member(incident, user)
+            item, changed = services.actions.file_in_jira(item.id or 0, user)
+        except (IncidentError, SQLAlchemyError) as error:
+            ack()
+            text = blocks.DATABASE_DOWN if isinstance(error, SQLAlchemyError) else str(error)
+            respond(response_type="ephemeral", replace_original=False, text=text)
+            return
+        # Recorded (once, however often it is pressed); filed after the ack.
+        ack()
+        if changed:
+            services.after_commit(item.incident_id)
+        if changed:
+            text = "Filing it in Jira; the issue appears in the channel when it is made."
+        elif item.jira_issue_key:
+            text = f"Already filed in Jira as {item.jira_issue_key}."
+        else:
+            text = "Already being filed in Jira."
+        respond(response_type="ephemeral", replace_original=False, text=text)
+
     @app.action(blocks.EXPORT_ACTION)
     def export_pressed(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()

@@ -61,7 +61,10 @@ def register(app: App, services: Services) -> None:
                 int(action["value"]), body["user"]["id"]
             )
             services.slack.open_view(
-                body["trigger_id"], update_blocks.update_modal(incident, minutes)
+                body["trigger_id"],
+                update_blocks.update_modal(
+                    incident, minutes, publishable=services.settings.publishes_updates
+                ),
             )
         except IncidentError as error:
             _tell(respond, str(error))

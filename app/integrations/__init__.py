@@ -1,0 +1,1 @@
+"""Optional connections to the tools a team already runs: PagerDuty, Jira, Statuspage."""
