@@ -86,6 +86,8 @@ class Incident(SQLModel, table=True):
     # acknowledgement of one of its alert groups.
     detected_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    # Set for incidents loaded by `firebreak import`: history only, never shown in Slack.
+    imported_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
 
     @property
     def reference(self) -> str:
