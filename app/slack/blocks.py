@@ -148,6 +148,14 @@ def declare_modal(
             },
             {
                 "type": "input",
+                "block_id": "impact_started",
+                "optional": True,
+                "label": plain("Impact started at"),
+                "hint": plain("When people were first affected, if earlier than now."),
+                "element": {"type": "datetimepicker", "action_id": "value"},
+            },
+            {
+                "type": "input",
                 "block_id": "options",
                 "optional": True,
                 "label": plain("Options"),
