@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "-o", "--output", help="postmortem file to write (default ./postmortem-INC-1.md)"
     )
+    demo.add_argument("--report", metavar="DIR", help="also write the insight report into DIR")
     demo.set_defaults(run=_demo)
 
     insight = commands.add_parser(
@@ -139,7 +140,7 @@ def _insight(settings: Settings, args: argparse.Namespace) -> int:
 def _demo(_settings: Settings, args: argparse.Namespace) -> int:
     from app.demo import run_demo
 
-    return run_demo(args.output)
+    return run_demo(args.output, report=args.report)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

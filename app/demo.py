@@ -419,7 +419,7 @@ def running_firebreak(workdir: Path) -> Iterator[Demo]:
             runtime.close()
 
 
-def run_demo(output: str | None, out: TextIO | None = None) -> int:
+def run_demo(output: str | None, out: TextIO | None = None, report: str | None = None) -> int:
     out = out or sys.stdout
     configure_logging(level="WARNING")
     target = Path(output or "postmortem-INC-1.md")
@@ -436,5 +436,20 @@ def run_demo(output: str | None, out: TextIO | None = None) -> int:
         people = slack_people(demo.runtime.services.slack)
         with target.open("w", encoding="utf-8") as postmortem:
             write_export(demo.runtime.db, demo.incident_id, "markdown", postmortem, people)
+        if report:
+            write_demo_report(demo, Path(report), out)
     out.write(f"\nPostmortem written to {target}\n")
     return 0
+
+
+def write_demo_report(demo: Demo, directory: Path, out: TextIO) -> None:
+    """The insight report over the demo's database (the last 90 days of its story clock)."""
+    from app.insight.figures import Period
+    from app.insight.report import compute_insight, write_report
+
+    now = demo.runtime.services.clock()
+    period = Period(now - timedelta(days=90), now + timedelta(seconds=1))
+    insight = compute_insight(demo.runtime.db, demo.runtime.settings, period, now)
+    people = slack_people(demo.runtime.services.slack)
+    for path in write_report(insight, "markdown", directory, people):
+        out.write(f"Report: {path}\n")
