@@ -1,4 +1,4 @@
-"""The `firebreak` command: serve, demo, export, insight, migrate."""
+"""The `firebreak` command: serve, demo, export, import, insight, migrate."""
 
 from __future__ import annotations
 
@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send Slack's requests over Socket Mode instead of HTTP (needs websockets)",
     )
+    demo.add_argument("--report", metavar="DIR", help="also write the insight report into DIR")
     demo.set_defaults(run=_demo)
 
     insight = commands.add_parser(
@@ -83,6 +84,11 @@ def _parser() -> argparse.ArgumentParser:
 
     add_arguments(insight)
     insight.set_defaults(run=_insight)
+
+    load = commands.add_parser("import", help="load incidents from JSON exports, as history")
+    load.add_argument("files", nargs="+", metavar="FILE", help="JSON exports (firebreak export)")
+    load.add_argument("--team", help="the workspace (team id); needed unless there is just one")
+    load.set_defaults(run=_import)
 
     migrate = commands.add_parser("migrate", help="upgrade the database schema to the latest")
     migrate.set_defaults(run=_migrate)
@@ -105,6 +111,35 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     return run_export(settings, args.incident, args.format, args.output, args.team)
 
 
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.export.importer import ImportRefused, default_team, import_files
+    from app.store.database import Database
+
+    db = Database(settings.database_url)
+    try:
+        team = args.team or default_team(db)
+        if team is None:
+            print("firebreak: pass --team: the workspace the incidents belong to", file=sys.stderr)
+            return 2
+        report = import_files(db, team, [Path(name) for name in args.files])
+    except ImportRefused as refused:
+        print(f"firebreak: {refused}; nothing was imported", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    log.info("incidents_imported", imported=len(report.imported), unchanged=len(report.unchanged))
+    print(
+        f"imported {len(report.imported)} incidents into {team}: "
+        f"{', '.join(report.imported) or 'none'}",
+        file=sys.stderr,
+    )
+    if report.unchanged:
+        print(f"already imported, unchanged: {', '.join(report.unchanged)}", file=sys.stderr)
+    return 0
+
+
 def _insight(settings: Settings, args: argparse.Namespace) -> int:
     from app.insight.cli import run_insight
 
@@ -125,7 +160,7 @@ def _demo(_settings: Settings, args: argparse.Namespace) -> int:
         )
         return 2
 
-    return run_demo(args.output, socket_mode=args.socket_mode)
+    return run_demo(args.output, socket_mode=args.socket_mode, report=args.report)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

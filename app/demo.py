@@ -464,7 +464,13 @@ def _slack_transport(
         server.stop()
 
 
-def run_demo(output: str | None, out: TextIO | None = None, *, socket_mode: bool = False) -> int:
+def run_demo(
+    output: str | None,
+    out: TextIO | None = None,
+    *,
+    socket_mode: bool = False,
+    report: str | None = None,
+) -> int:
     out = out or sys.stdout
     if socket_mode and importlib.util.find_spec("websockets") is None:
         print(
@@ -489,5 +495,20 @@ def run_demo(output: str | None, out: TextIO | None = None, *, socket_mode: bool
         people = slack_people(demo.runtime.services.slack)
         with target.open("w", encoding="utf-8") as postmortem:
             write_export(demo.runtime.db, demo.incident_id, "markdown", postmortem, people)
+        if report:
+            write_demo_report(demo, Path(report), out)
     out.write(f"\nPostmortem written to {target}\n")
     return 0
+
+
+def write_demo_report(demo: Demo, directory: Path, out: TextIO) -> None:
+    """The insight report over the demo's database (the last 90 days of its story clock)."""
+    from app.insight.figures import Period
+    from app.insight.report import compute_insight, write_report
+
+    now = demo.runtime.services.clock()
+    period = Period(now - timedelta(days=90), now + timedelta(seconds=1))
+    insight = compute_insight(demo.runtime.db, demo.runtime.settings, period, now)
+    people = slack_people(demo.runtime.services.slack)
+    for path in write_report(insight, "markdown", directory, people):
+        out.write(f"Report: {path}\n")

@@ -209,6 +209,8 @@ def declare_modal(
     """The declare modal, prefilled from the alert group; its submission links the group."""
     modal = blocks.declare_modal(levels, private_metadata=str(view.id), title=view.title)
     modal["callback_id"] = DECLARE_CALLBACK
+    # The alerts' start is when the problem was detected; this form does not ask for more.
+    modal["blocks"] = [b for b in modal["blocks"] if b.get("block_id") != "impact_started"]
     severity = map_severity(view.severity, levels)
     select = modal["blocks"][1]["element"]
     select["initial_option"] = next(o for o in select["options"] if o["value"] == severity)

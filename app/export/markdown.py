@@ -13,6 +13,7 @@ OPEN_SECTIONS = ("Root cause", "Contributing factors", "What went well", "What t
 
 _KIND_LABELS = {
     "declared": "Declared",
+    "impact_started": "Impact started",
     "message_pinned": "Pinned message",
     "message_reacted": "Marked message (:pushpin:)",
     "message_added": "Added message",

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlmodel import Session
 
@@ -57,6 +57,8 @@ class Declaration:
     declarer_is_commander: bool = True
     source: str = "modal"
     request_key: str | None = None
+    # When people were first affected, if the declarer knows (the start of time to detect).
+    impact_started_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,15 @@ class IncidentService:
         options = ", ".join(self.settings.severity_names)
         raise InvalidInput(f"Severity must be one of {options}.")
 
+    def validate_impact_start(self, timestamp: int | None) -> datetime | None:
+        """The modal's "Impact started at" (Unix seconds), which cannot be in the future."""
+        if timestamp is None:
+            return None
+        moment = datetime.fromtimestamp(timestamp, UTC)
+        if moment > self.clock():
+            raise InvalidInput("Impact cannot start in the future: pick a time before now.")
+        return moment
+
     def declare(self, request: Declaration) -> IncidentSnapshot | None:
         """Record a new incident; None if this request was handled before (a retry)."""
         title = self.validate_title(request.title)
@@ -208,6 +219,15 @@ class IncidentService:
                 occurred_at=now,
                 data={"severity": severity, "private": request.private},
             )
+            if request.impact_started_at is not None:
+                repo.record_event(
+                    session,
+                    incident.id,
+                    "impact_started",
+                    source=request.source,
+                    actor_id=request.user_id,
+                    occurred_at=request.impact_started_at,
+                )
             if request.declarer_is_commander:
                 repo.assign_role(
                     session, incident.id, "commander", request.user_id, request.user_id, now

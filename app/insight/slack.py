@@ -60,7 +60,6 @@ def visible_to(user_id: str, slack: SlackGateway) -> Callable[[IncidentRecord], 
 
 
 def requester_insight(services: Services, team_id: str, user_id: str, period: Period) -> Insight:
-    settings = services.settings
     records = load_incidents(
         services.db,
         period.previous.since - REPEAT_WINDOW,
@@ -68,6 +67,19 @@ def requester_insight(services: Services, team_id: str, user_id: str, period: Pe
         team=team_id,
         details_since=period.since,
     )
+    return _visible_insight(services, user_id, period, records)
+
+
+def requester_numbers(services: Services, team_id: str, user_id: str, period: Period) -> Insight:
+    """The period's own figures only (no comparison, no repeats): what the App Home shows."""
+    records = load_incidents(services.db, period.since, period.until, team=team_id)
+    return _visible_insight(services, user_id, period, records)
+
+
+def _visible_insight(
+    services: Services, user_id: str, period: Period, records: list[IncidentRecord]
+) -> Insight:
+    settings = services.settings
     visible = visible_to(user_id, services.slack)
     return build_insight(
         [r for r in records if visible(r)],

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.config import SeverityLevel
 from app.incidents.rules import MAX_TITLE, STATUS_ORDER
 from app.incidents.snapshot import IncidentSnapshot
+
+if TYPE_CHECKING:
+    from app.insight.figures import OverdueAction
 
 T = TypeVar("T")
 
@@ -147,6 +150,14 @@ def declare_modal(
                     "multiline": True,
                     "max_length": 2000,
                 },
+            },
+            {
+                "type": "input",
+                "block_id": "impact_started",
+                "optional": True,
+                "label": plain("Impact started at"),
+                "hint": plain("When people were first affected, if earlier than now."),
+                "element": {"type": "datetimepicker", "action_id": "value"},
             },
             {
                 "type": "input",
@@ -551,6 +562,8 @@ def home_view(
     now: datetime,
     recent: Sequence[IncidentSnapshot] = (),
     refused: Mapping[int, Sequence[tuple[str, str]]] | None = None,
+    numbers: Sequence[str] = (),
+    overdue: Sequence[OverdueAction] = (),
 ) -> dict[str, Any]:
     blocks: list[Block] = [
         {"type": "header", "text": plain("Firebreak")},
@@ -577,10 +590,30 @@ def home_view(
         blocks.append({"type": "section", "text": mrkdwn("\n".join(lines[:30]))})
     else:
         blocks.append({"type": "context", "elements": [mrkdwn("You hold no incident roles.")]})
+    blocks += _home_insight(numbers, overdue)
     if recent:
         blocks += [{"type": "divider"}, {"type": "section", "text": mrkdwn("*Recent incidents*")}]
         blocks += [_export_row(incident) for incident in recent[:10]]
     return {"type": "home", "blocks": blocks[:100]}
+
+
+def _home_insight(numbers: Sequence[str], overdue: Sequence[OverdueAction]) -> list[Block]:
+    found: list[Block] = [{"type": "divider"}]
+    if numbers:
+        found.append({"type": "section", "text": mrkdwn("*Last 30 days*\n" + "\n".join(numbers))})
+        note = "Incidents you may see. `/incident stats` for more and charts."
+        found.append({"type": "context", "elements": [mrkdwn(note)]})
+    found.append({"type": "section", "text": mrkdwn("*Your overdue action items*")})
+    if not overdue:
+        found.append({"type": "context", "elements": [mrkdwn("None overdue.")]})
+        return found
+    lines = [
+        f"• *{item.reference}* {escape(item.text)[:200]} (due {item.due_date.isoformat()}, "
+        f"{item.days_overdue} {'day' if item.days_overdue == 1 else 'days'} overdue)"
+        for item in overdue[:20]
+    ]
+    found.append({"type": "section", "text": mrkdwn("\n".join(lines)[:3000])})
+    return found
 
 
 EFFECT_NAMES = {

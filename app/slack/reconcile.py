@@ -56,6 +56,7 @@ class Reconciler:
                 session.execute(
                     select(Incident).where(
                         col(Incident.setup_complete).is_(True),
+                        col(Incident.imported_at).is_(None),
                         col(Incident.id).not_in(busy),
                         col(Incident.status).not_in(["resolved", "closed"])
                         | (col(Incident.updated_at) >= since),

@@ -90,6 +90,8 @@ class Incident(SQLModel, table=True):
     # paged through PagerDuty, and the Statuspage incident mirroring the public updates.
     pagerduty_status: str | None = Field(default=None, max_length=20)
     statuspage_incident_id: str | None = Field(default=None, max_length=64)
+    # Set for incidents loaded by `firebreak import`: history only, never shown in Slack.
+    imported_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
 
     @property
     def reference(self) -> str:

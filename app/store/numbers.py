@@ -52,3 +52,19 @@ def _increment(session: Session, team_id: str) -> int | None:
         .returning(col(IncidentCounter.last_number))
     ).scalar_one_or_none()
     return None if number is None else int(number)
+
+
+def reserve_incident_numbers(session: Session, team_id: str, up_to: int) -> None:
+    """Make sure `team_id`'s next declared incident is numbered after `up_to` (imports)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(IncidentCounter)
+        .values(team_id=team_id, last_number=0)
+        .on_conflict_do_nothing(index_elements=["team_id"])
+    )
+    session.execute(
+        update(IncidentCounter)
+        .where(col(IncidentCounter.team_id) == team_id, col(IncidentCounter.last_number) < up_to)
+        .values(last_number=up_to)
+    )

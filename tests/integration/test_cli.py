@@ -142,7 +142,7 @@ def test_demo_runs_a_whole_incident_and_writes_the_postmortem(
     tmp_path: Path, flags: list[str], transport: str
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "app", "demo", "-o", "pm.md", *flags],
+        [sys.executable, "-m", "app", "demo", "-o", "pm.md", "--report", "rep", *flags],
         env=_env(),
         cwd=tmp_path,
         capture_output=True,
@@ -164,6 +164,10 @@ def test_demo_runs_a_whole_incident_and_writes_the_postmortem(
     # The story clock moves the incident through an hour: updates, a reminder, durations.
     assert ":alarm_clock: @bob a stakeholder update for INC-1 is due" in result.stdout
     assert "\n#incidents\n" in result.stdout
+    report = (tmp_path / "rep" / "insight.md").read_text(encoding="utf-8")
+    assert "1 incidents declared in the period" in report
+    assert "| Time to resolve | 1 | 59m |" in report
+    assert all((tmp_path / "rep" / f"{chart}.png").stat().st_size for chart in ("weekly", "load"))
     assert "INC-1 is resolved (59 min after it was declared)" in result.stdout
     assert postmortem.count("— Identified, SEV2 (by @Bob Brown)") == 1
     assert "| Time to resolve | 59m |" in postmortem

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from app.emulator import SlackEmulator
+from app.insight.loader import load_incidents
 from app.runtime import Runtime
-from tests.support.driver import SlackDriver
+from tests.support.driver import HttpResult, SlackDriver
 from tests.support.story import (
     People,
     declare,
     declare_modal,
     event_kinds,
+    events,
     incidents,
     modal_values,
 )
@@ -23,7 +27,8 @@ def test_slash_command_without_text_opens_the_declare_modal(
     slack.command("", user=people.alice, channel="C1")
     modal = declare_modal(emulator)
     block_ids = [block.get("block_id") for block in modal["blocks"]]
-    assert block_ids == ["title", "severity", "summary", "options"]
+    assert block_ids == ["title", "severity", "summary", "impact_started", "options"]
+    assert modal["blocks"][3]["element"]["type"] == "datetimepicker"
     severity = modal["blocks"][1]["element"]
     assert [o["value"] for o in severity["options"]] == ["SEV1", "SEV2", "SEV3", "SEV4"]
     assert all(o["description"]["text"] for o in severity["options"])
@@ -226,3 +231,43 @@ def test_slack_failure_during_setup_is_reported_and_recorded(
     channel_id = incident.channel_id or ""
     assert len(emulator.messages(channel_id)) == 1
     assert len(emulator.pins(channel_id)) == 1
+
+
+def _declare_with_impact_start(
+    slack: SlackDriver, emulator: SlackEmulator, user: str, started: datetime
+) -> HttpResult:
+    slack.command("", user=user, channel="C1")
+    values = modal_values("Search is slow")
+    values["impact_started"] = {
+        "value": {"type": "datetimepicker", "selected_date_time": int(started.timestamp())}
+    }
+    return slack.submit(declare_modal(emulator), values, user=user)
+
+
+def test_impact_start_is_recorded_and_measures_time_to_detect(
+    slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, people: People
+) -> None:
+    started = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=42)
+
+    result = _declare_with_impact_start(slack, emulator, people.alice, started)
+
+    assert result.json()["response_action"] == "update"
+    [incident] = incidents(runtime.db)
+    [impact] = [e for e in events(runtime.db, incident.id or 0) if e.kind == "impact_started"]
+    assert impact.occurred_at == started
+    assert impact.actor_id == people.alice
+    [record] = load_incidents(runtime.db, started - timedelta(days=1), started + timedelta(days=1))
+    assert record.impact_started_at == started
+    assert record.detected_at is None  # no alert: time to detect runs to the declaration
+
+
+def test_impact_start_in_the_future_is_an_inline_modal_error(
+    slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, people: People
+) -> None:
+    later = datetime.now(UTC) + timedelta(hours=2)
+
+    result = _declare_with_impact_start(slack, emulator, people.alice, later)
+
+    assert result.json()["response_action"] == "errors"
+    assert "cannot start in the future" in result.json()["errors"]["impact_started"]
+    assert incidents(runtime.db) == []

@@ -47,6 +47,7 @@ def test_declare_shortcut_opens_the_declare_modal_from_anywhere(
         "title",
         "severity",
         "summary",
+        "impact_started",
         "options",
     ]
     slack.submit(modal, modal_values("Search is slow", "SEV2"), user=people.alice)

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import App
 
 from app.incidents.timeline import MARK_REACTION, PINNED, REACTED, Mark
+from app.insight.home import home_insight
 from app.services import Services
 from app.slack import blocks
 from app.store.types import utcnow
@@ -101,9 +102,18 @@ def publish_home(services: Services, team_id: str, user_id: str) -> None:
     visible_mine = [(i, role) for i, role in mine if services.incidents.can_see(i, user_id)]
     recent = services.incidents.visible_recent_incidents(team_id, user_id)
     refused = services.notifier.refused(incident.id for incident in incidents)
+    insight = home_insight(services, team_id, user_id)
     services.slack.publish_home(
         user_id,
-        blocks.home_view(incidents, visible_mine, utcnow(), recent=recent, refused=refused),
+        blocks.home_view(
+            incidents,
+            visible_mine,
+            utcnow(),
+            recent=recent,
+            refused=refused,
+            numbers=insight.lines,
+            overdue=insight.overdue,
+        ),
     )
 
 

@@ -52,6 +52,13 @@ def register(app: App, services: Services) -> None:
             services.incidents.validate_severity(severity)
         except IncidentError as error:
             errors["severity"] = str(error)
+        impact_started = _value(values, "impact_started").get("selected_date_time")
+        try:
+            impact_started_at = services.incidents.validate_impact_start(
+                impact_started if isinstance(impact_started, int) else None
+            )
+        except IncidentError as error:
+            errors["impact_started"] = str(error)
         if errors:
             ack(response_action="errors", errors=errors)
             return
@@ -71,6 +78,7 @@ def register(app: App, services: Services) -> None:
                     declarer_is_commander="commander" in options,
                     source="modal",
                     request_key=f"view:{view.get('id')}:{view.get('hash', '')}",
+                    impact_started_at=impact_started_at,
                 )
             )
         except SQLAlchemyError:
