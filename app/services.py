@@ -16,8 +16,9 @@ from app.incidents.updates import UpdateService
 from app.integrations.dispatcher import Integrations
 from app.metrics import Metrics
 from app.slack.gateway import SlackGateway
-from app.slack.notifier import Notifier, Submit, run_now
+from app.slack.notifier import Notifier
 from app.store.database import Database
+from app.store.outbox import Submit, run_now
 from app.store.types import utcnow
 
 

@@ -9,7 +9,6 @@ An incident's calls to one service go in order: a create before its updates.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,9 +31,9 @@ from app.integrations.statuspage import STATUSES, StatuspageClient, marker
 from app.logging import bind_request, get_logger
 from app.metrics import Metrics
 from app.slack.blocks import escape
-from app.slack.notifier import LeaseKeeper, Submit, backoff, run_now
 from app.store.database import Database
 from app.store.models import ActionItem, Incident, OutboundCall, StakeholderUpdate
+from app.store.outbox import IncidentRunner, LeaseKeeper, Submit, backoff, due_incidents, run_now
 from app.store.types import utcnow
 
 log = get_logger(__name__)
@@ -94,9 +93,7 @@ class Integrations:
         self.statuspage = _statuspage_client(settings)
         self._lease = timedelta(seconds=settings.effects_lease_seconds)
         self._leases = LeaseKeeper(db, self._lease, _TABLE)
-        self._lock = threading.Lock()
-        self._running: set[int] = set()
-        self._again: set[int] = set()
+        self._runner = IncidentRunner(self._deliver_due)
 
     def routing_key(self, incident: Incident) -> str | None:
         """Where an incident pages. One key from the settings today; a service catalog's
@@ -110,36 +107,12 @@ class Integrations:
         self._submit(lambda: self.deliver(incident_id))
 
     def deliver(self, incident_id: int) -> None:
-        with self._lock:
-            if incident_id in self._running:
-                self._again.add(incident_id)
-                return
-            self._running.add(incident_id)
-        try:
-            while True:
-                self._deliver_due(incident_id)
-                with self._lock:
-                    if incident_id not in self._again:
-                        self._running.discard(incident_id)
-                        return
-                    self._again.discard(incident_id)
-        except BaseException:
-            with self._lock:
-                self._running.discard(incident_id)
-                self._again.discard(incident_id)
-            raise
+        self._runner.run(incident_id)
 
     def deliver_all_due(self) -> int:
-        now = utcnow()
-        with self.db.session() as session:
-            incidents = session.execute(
-                select(_TABLE.c.incident_id)
-                .where(_TABLE.c.done_at.is_(None), _TABLE.c.next_attempt_at <= now)
-                .where((_TABLE.c.lease_until.is_(None)) | (_TABLE.c.lease_until < now))
-                .distinct()
-            ).all()
-        for (incident_id,) in incidents:
-            self.deliver(int(incident_id))
+        incidents = due_incidents(self.db, _TABLE)
+        for incident_id in incidents:
+            self.deliver(incident_id)
         return len(incidents)
 
     def pending_count(self) -> int:

@@ -14,16 +14,12 @@ The notifier renders each from the database as it is *now* and tells Slack:
 
 from __future__ import annotations
 
-import random
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
@@ -40,13 +36,20 @@ from app.slack.gateway import SlackCallError, SlackGateway
 from app.statuspage.links import incident_link
 from app.store.database import Database
 from app.store.models import SlackEffect, StakeholderUpdate
+from app.store.outbox import (
+    IncidentRunner,
+    LeaseKeeper,
+    Submit,
+    backoff,
+    due_incidents,
+    run_now,
+)
 from app.store.types import utcnow
 
 log = get_logger(__name__)
 
 _TABLE = SQLModel.metadata.tables[SlackEffect.__tablename__]
 EFFECT_MARKER = "firebreak_effect"
-MAX_BACKOFF_SECONDS = 300.0
 NOT_READY = "not_ready"
 # Worth trying again: Slack or the network may get over these.
 TRANSIENT_ERRORS = frozenset(
@@ -67,76 +70,9 @@ TRANSIENT_ERRORS = frozenset(
     }
 )
 
-Submit = Callable[[Callable[[], None]], object]
-
-
-def run_now(task: Callable[[], None]) -> None:
-    task()
-
 
 def is_transient(error: SlackCallError) -> bool:
     return error.error in TRANSIENT_ERRORS or error.error.startswith("http_5")
-
-
-def backoff(attempts: int) -> timedelta:
-    """1 s, 2 s, 4 s ... capped at five minutes, with a little jitter so replicas spread."""
-    seconds = min(MAX_BACKOFF_SECONDS, 2.0 ** max(attempts - 1, 0))
-    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
-
-
-class LeaseKeeper:
-    """Renews the leases of the effects this process is carrying out, every third of a
-    lease: a slow Slack never lets another replica take an effect over while it is being
-    carried out, and a replica that dies stops renewing, so another takes over after one
-    lease."""
-
-    def __init__(self, db: Database, lease: timedelta, table: Table = _TABLE) -> None:
-        self._db = db
-        self._lease = lease
-        self._table = table
-        self._held: dict[int, int] = {}
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    @contextmanager
-    def holding(self, effect_ids: Iterable[int]) -> Iterator[None]:
-        ids = list(effect_ids)
-        with self._lock:
-            for effect_id in ids:
-                self._held[effect_id] = self._held.get(effect_id, 0) + 1
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._renew_forever, name="effect-leases", daemon=True
-                )
-                self._thread.start()
-        try:
-            yield
-        finally:
-            with self._lock:
-                for effect_id in ids:
-                    self._held[effect_id] -= 1
-                    if not self._held[effect_id]:
-                        del self._held[effect_id]
-
-    def _renew_forever(self) -> None:
-        while True:
-            time.sleep(self._lease.total_seconds() / 3)
-            with self._lock:
-                held = list(self._held)
-            if held:
-                self._renew(held)
-
-    def _renew(self, held: list[int]) -> None:
-        try:
-            with self._db.session() as session:
-                table = self._table
-                session.execute(
-                    update(table)
-                    .where(table.c.id.in_(held), table.c.done_at.is_(None))
-                    .values(lease_until=utcnow() + self._lease)
-                )
-        except SQLAlchemyError as error:
-            log.warning("effect_leases_not_renewed", error=type(error).__name__)
 
 
 @dataclass(frozen=True)
@@ -175,10 +111,8 @@ class Notifier:
         self.metrics = metrics
         self._submit = submit
         self._lease = timedelta(seconds=settings.effects_lease_seconds)
-        self._leases = LeaseKeeper(db, self._lease)
-        self._lock = threading.Lock()
-        self._running: set[int] = set()
-        self._again: set[int] = set()
+        self._leases = LeaseKeeper(db, self._lease, _TABLE)
+        self._runner = IncidentRunner(self._deliver_due)
 
     # --- scheduling -----------------------------------------------------------------------
 
@@ -187,43 +121,15 @@ class Notifier:
         self._submit(lambda: self.deliver(incident_id))
 
     def deliver(self, incident_id: int) -> None:
-        """Carry out the incident's due effects; one runner per incident in this process.
-
-        A kick while the runner works makes it look once more when it is done, so effects
-        keep their order and nothing waits for the maintenance loop.
-        """
-        with self._lock:
-            if incident_id in self._running:
-                self._again.add(incident_id)
-                return
-            self._running.add(incident_id)
-        try:
-            while True:
-                self._deliver_due(incident_id)
-                with self._lock:
-                    if incident_id not in self._again:
-                        self._running.discard(incident_id)
-                        return
-                    self._again.discard(incident_id)
-        except BaseException:
-            with self._lock:
-                self._running.discard(incident_id)
-                self._again.discard(incident_id)
-            raise
+        """Carry out the incident's due effects (one runner per incident in this process)."""
+        self._runner.run(incident_id)
 
     def deliver_all_due(self) -> int:
         """The maintenance loop's sweep: every incident with due effects (retries, or
         effects a killed replica left). Returns how many incidents it visited."""
-        now = utcnow()
-        with self.db.session() as session:
-            incidents = session.execute(
-                select(_TABLE.c.incident_id)
-                .where(_TABLE.c.done_at.is_(None), _TABLE.c.next_attempt_at <= now)
-                .where((_TABLE.c.lease_until.is_(None)) | (_TABLE.c.lease_until < now))
-                .distinct()
-            ).all()
-        for (incident_id,) in incidents:
-            self.deliver(int(incident_id))
+        incidents = due_incidents(self.db, _TABLE)
+        for incident_id in incidents:
+            self.deliver(incident_id)
         return len(incidents)
 
     def pending_count(self) -> int:

@@ -1,0 +1,138 @@
+"""What the Slack notifier and the integrations dispatcher share: both carry out work
+recorded in an outbox table (`slack_effect`, `outbound_call`) after the change commits.
+
+- `IncidentRunner`: one runner per incident in a process; a kick while it works makes it
+  look once more, so work keeps its order and nothing waits for the maintenance loop.
+- `LeaseKeeper`: renews the leases of the rows this process is carrying out.
+- `due_incidents`: the incidents with due rows (retries, or work a dead replica left).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.logging import get_logger
+from app.store.database import Database
+from app.store.types import utcnow
+
+log = get_logger(__name__)
+
+MAX_BACKOFF_SECONDS = 300.0
+
+Submit = Callable[[Callable[[], None]], object]
+
+
+def run_now(task: Callable[[], None]) -> None:
+    task()
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 s, 2 s, 4 s ... capped at five minutes, with a little jitter so replicas spread."""
+    seconds = min(MAX_BACKOFF_SECONDS, 2.0 ** max(attempts - 1, 0))
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+def due_incidents(db: Database, table: Table) -> list[int]:
+    """Incidents with rows due now and not leased by a live replica."""
+    now = utcnow()
+    with db.session() as session:
+        rows = session.execute(
+            select(table.c.incident_id)
+            .where(table.c.done_at.is_(None), table.c.next_attempt_at <= now)
+            .where((table.c.lease_until.is_(None)) | (table.c.lease_until < now))
+            .distinct()
+        ).all()
+    return [int(row[0]) for row in rows]
+
+
+class IncidentRunner:
+    """Runs `work(incident_id)`, one at a time per incident in this process."""
+
+    def __init__(self, work: Callable[[int], None]) -> None:
+        self._work = work
+        self._lock = threading.Lock()
+        self._running: set[int] = set()
+        self._again: set[int] = set()
+
+    def run(self, incident_id: int) -> None:
+        with self._lock:
+            if incident_id in self._running:
+                self._again.add(incident_id)
+                return
+            self._running.add(incident_id)
+        try:
+            while True:
+                self._work(incident_id)
+                with self._lock:
+                    if incident_id not in self._again:
+                        self._running.discard(incident_id)
+                        return
+                    self._again.discard(incident_id)
+        except BaseException:
+            with self._lock:
+                self._running.discard(incident_id)
+                self._again.discard(incident_id)
+            raise
+
+
+class LeaseKeeper:
+    """Renews the leases of the rows this process is carrying out, every third of a
+    lease: a slow service never lets another replica take a row over while it is being
+    carried out, and a replica that dies stops renewing, so another takes over after one
+    lease."""
+
+    def __init__(self, db: Database, lease: timedelta, table: Table) -> None:
+        self._db = db
+        self._lease = lease
+        self._table = table
+        self._held: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def holding(self, row_ids: Iterable[int]) -> Iterator[None]:
+        ids = list(row_ids)
+        with self._lock:
+            for row_id in ids:
+                self._held[row_id] = self._held.get(row_id, 0) + 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._renew_forever, name=f"{self._table.name}-leases", daemon=True
+                )
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                for row_id in ids:
+                    self._held[row_id] -= 1
+                    if not self._held[row_id]:
+                        del self._held[row_id]
+
+    def _renew_forever(self) -> None:
+        while True:
+            time.sleep(self._lease.total_seconds() / 3)
+            with self._lock:
+                held = list(self._held)
+            if held:
+                self._renew(held)
+
+    def _renew(self, held: list[int]) -> None:
+        try:
+            with self._db.session() as session:
+                table = self._table
+                session.execute(
+                    update(table)
+                    .where(table.c.id.in_(held), table.c.done_at.is_(None))
+                    .values(lease_until=utcnow() + self._lease)
+                )
+        except SQLAlchemyError as error:
+            log.warning("leases_not_renewed", table=self._table.name, error=type(error).__name__)
