@@ -412,7 +412,10 @@ class Settings(BaseSettings):
 
     @property
     def pagerduty_enabled(self) -> bool:
-        return self.pagerduty_routing_key is not None
+        """A routing key in the settings, or one for a service in the catalog."""
+        return self.pagerduty_routing_key is not None or bool(
+            self.catalog and self.catalog.routing_keys
+        )
 
     @property
     def jira_enabled(self) -> bool:
@@ -445,6 +448,7 @@ class Settings(BaseSettings):
             self.pagerduty_webhook_secret,
             self.jira_api_token,
             self.statuspage_api_key,
+            *(self.catalog.routing_keys if self.catalog else []),
         ]
         return [value.get_secret_value() for value in values if value is not None]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 
 _CHANNEL = r"^[a-z0-9_-]{1,80}$"
 _OWNER = re.compile(r"^[UWS][A-Z0-9]{2,30}$")
@@ -30,6 +30,9 @@ class CatalogService(BaseModel):
     owners: list[str] = Field(default_factory=list)
     runbook: str | None = Field(default=None, pattern=r"^https?://\S+$", max_length=500)
     escalation: str | None = Field(default=None, max_length=300)
+    # Pages for this service's incidents go here (PagerDuty Events API v2 routing key);
+    # without one, FIREBREAK_PAGERDUTY_ROUTING_KEY.
+    pagerduty_routing_key: SecretStr | None = Field(default=None, min_length=1)
 
     @field_validator("owners", mode="before")
     @classmethod
@@ -58,6 +61,10 @@ class Catalog(BaseModel):
     @property
     def names(self) -> list[str]:
         return sorted(self.services)
+
+    @property
+    def routing_keys(self) -> list[SecretStr]:
+        return [s.pagerduty_routing_key for s in self.services.values() if s.pagerduty_routing_key]
 
 
 def load_catalog(path: str | Path) -> Catalog:

@@ -369,6 +369,18 @@ def alert_counts(session: Session, incident_id: int) -> tuple[int, int]:
     return firing, len(rows) - firing
 
 
+def service_of(session: Session, incident_id: int) -> str | None:
+    """The service of an incident: that of the first of its alert groups naming one."""
+    service: str | None = session.execute(
+        select(col(AlertGroup.service))
+        .where(col(AlertGroup.incident_id) == incident_id)
+        .where(col(AlertGroup.service).is_not(None))
+        .order_by(col(AlertGroup.id))
+        .limit(1)
+    ).scalar_one_or_none()
+    return service
+
+
 def with_alerts(
     session: Session, snapshot: IncidentSnapshot, catalog: Catalog | None
 ) -> IncidentSnapshot:
@@ -376,13 +388,7 @@ def with_alerts(
     firing, resolved = alert_counts(session, snapshot.id)
     if not (firing or resolved):
         return snapshot
-    service = session.execute(
-        select(col(AlertGroup.service))
-        .where(col(AlertGroup.incident_id) == snapshot.id)
-        .where(col(AlertGroup.service).is_not(None))
-        .order_by(col(AlertGroup.id))
-        .limit(1)
-    ).scalar_one_or_none()
+    service = service_of(session, snapshot.id)
     entry = catalog.get(service) if catalog else None
     return replace(
         snapshot,

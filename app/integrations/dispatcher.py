@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col
 
+from app.alerts.store import service_of
 from app.config import Settings
 from app.incidents import effects
 from app.incidents import repository as repo
@@ -96,8 +97,14 @@ class Integrations:
         self._runner = IncidentRunner(self._deliver_due)
 
     def routing_key(self, incident: Incident) -> str | None:
-        """Where an incident pages. One key from the settings today; a service catalog's
-        per-service key would be looked up here first."""
+        """Where an incident pages: its service's key in the catalog (the service of its
+        alerts), else FIREBREAK_PAGERDUTY_ROUTING_KEY."""
+        catalog = self.settings.catalog
+        if catalog is not None and incident.id is not None:
+            with self.db.session() as session:
+                entry = catalog.get(service_of(session, incident.id))
+            if entry is not None and entry.pagerduty_routing_key is not None:
+                return entry.pagerduty_routing_key.get_secret_value()
         key = self.settings.pagerduty_routing_key
         return key.get_secret_value() if key is not None else None
 

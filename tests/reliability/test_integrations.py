@@ -12,14 +12,16 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+from app.alerts.catalog import Catalog, CatalogService
 from app.config import Settings
 from app.emulator import SlackEmulator
 from app.export.delivery import write_export
-from app.runtime import Runtime
+from app.runtime import Runtime, build_runtime
+from app.server import HttpServer
 from app.slack import blocks
 from app.slack.update_blocks import PUBLISH_BLOCK, PUBLISH_VALUE
-from app.store.models import ActionItem, Incident
-from tests.conftest import make_settings
+from app.store.models import ActionItem, AlertGroup, Incident
+from tests.conftest import SIGNING_SECRET, make_settings
 from tests.reliability.helpers import declaration, deliver, incidents, timeline
 from tests.support.driver import SlackDriver, http_request
 from tests.support.updates import form_values, open_update_form
@@ -190,6 +192,56 @@ def test_page_button_pages_a_sev3_once_however_often_pressed(
     assert kinds(running, incident.id or 0).count("page_requested") == 1
     told = [r.payload.get("text") for r in emulator.responses]
     assert "The on-call is paged." in told
+
+
+CHECKOUT_KEY = "Rcheckout0123456789abcdef012345"
+
+
+def test_an_incident_pages_its_services_routing_key_from_the_catalog(
+    emulator: SlackEmulator,
+    database_url: str,
+    pd: PagerDutyEmulator,
+    jr: JiraEmulator,
+    sp: StatuspageEmulator,
+    announce_channel: str,
+) -> None:
+    catalog = Catalog(services={"checkout": CatalogService(pagerduty_routing_key=CHECKOUT_KEY)})
+    settings = make_settings(
+        emulator, database_url, catalog=catalog, **integration_settings(pd, jr, sp)
+    )
+    pd.routing_keys.add(CHECKOUT_KEY)
+    runtime = build_runtime(settings)
+    try:
+        alice = emulator.user_by_name("alice").id
+        server = HttpServer(
+            runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20
+        )
+        server.start()
+        try:
+            driver = SlackDriver(server.url, SIGNING_SECRET, emulator, runtime)
+            declare_at(driver, alice, "Checkout down", "SEV3")
+            incident = only_incident(runtime)
+            assert incident.id is not None and incident.channel_id
+            with runtime.db.session() as session:  # what the alert intake records
+                group = AlertGroup(
+                    source="webhook",
+                    group_key="checkout-5xx",
+                    title="Checkout 5xx",
+                    service="checkout",
+                    channel="alerts",
+                    incident_id=incident.id,
+                )
+                session.add(group)
+            press(driver, blocks.PAGE_ACTION, str(incident.id), alice, incident.channel_id)
+            runtime.start_maintenance()
+            wait_until(lambda: "pagerduty_triggered" in kinds(runtime, incident.id or 0))
+        finally:
+            server.stop()
+    finally:
+        runtime.close()
+    [alert] = pd.alerts.values()
+    assert alert["routing_key"] == CHECKOUT_KEY
+    assert CHECKOUT_KEY in settings.secrets()
 
 
 # --- Jira --------------------------------------------------------------------------------------

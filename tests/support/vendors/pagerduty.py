@@ -20,13 +20,15 @@ class PagerDutyEmulator(VendorEmulator):
         super().__init__()
         self.alerts: dict[str, dict[str, Any]] = {}  # dedup_key -> alert
         self.events_url = self.url + "/v2/enqueue"
+        # The integration keys of the PagerDuty services this account has.
+        self.routing_keys = {ROUTING_KEY}
 
     def handle(self, method: str, path: str, headers: Headers, body: Any) -> tuple[int, Any]:
         if method != "POST" or path != "/v2/enqueue":
             raise ServiceError(404, {"status": "not found"})
         if not isinstance(body, dict):
             raise ServiceError(400, {"status": "invalid event", "errors": ["not JSON"]})
-        if body.get("routing_key") != ROUTING_KEY:
+        if body.get("routing_key") not in self.routing_keys:
             raise ServiceError(400, {"status": "invalid event", "errors": ["bad routing_key"]})
         action = body.get("event_action")
         key = body.get("dedup_key")
@@ -41,6 +43,7 @@ class PagerDutyEmulator(VendorEmulator):
                 if alert is None or alert["status"] == "resolved":
                     self.alerts[key or f"generated-{len(self.alerts)}"] = {
                         "status": "triggered",
+                        "routing_key": body["routing_key"],
                         "summary": payload["summary"],
                         "links": body.get("links", []),
                     }
