@@ -86,6 +86,8 @@ class StatusPages:
         self.title = settings.status_title
         self.link_base = (settings.status_url or BASE).rstrip("/")
         self.severity_names = settings.severity_names
+        # One row per catalog service; without a catalog, one "All systems" row.
+        self.services = settings.catalog.names if settings.catalog else []
         self.ttl = settings.status_cache_seconds
         self._pages: OrderedDict[str, Page] = OrderedDict()
         self._lock = threading.Lock()
@@ -168,6 +170,7 @@ class StatusPages:
                 load_board(self.db, self.clock(), HISTORY_DAYS),
                 self.severity_names,
                 HISTORY_DAYS,
+                self.services,
             )
             return _unless_same(board, previous, draw)
 

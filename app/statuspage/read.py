@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.store.database import Database
-from app.store.models import Incident, StakeholderUpdate
+from app.store.models import AlertGroup, Incident, StakeholderUpdate
 
 OPEN = ("investigating", "identified", "monitoring")
 
@@ -30,7 +30,7 @@ class IncidentRow:
     status: str
     declared_at: datetime
     resolved_at: datetime | None
-    service: str | None = None  # from the service catalog, once incidents carry one
+    service: str | None = None  # the catalog service of its alerts, if it has any
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,16 @@ class Published:
     updates: tuple[UpdateRow, ...]  # newest first
 
 
+# The service an incident is about: that of the first of its alert groups naming one.
+_SERVICE = (
+    select(col(AlertGroup.service))
+    .where(col(AlertGroup.incident_id) == col(Incident.id), col(AlertGroup.service).is_not(None))
+    .order_by(col(AlertGroup.id))
+    .limit(1)
+    .correlate(Incident)
+    .scalar_subquery()
+)
+
 _INCIDENT_COLUMNS = (
     col(Incident.id),
     col(Incident.number),
@@ -58,6 +68,7 @@ _INCIDENT_COLUMNS = (
     col(Incident.status),
     col(Incident.declared_at),
     col(Incident.resolved_at),
+    _SERVICE,
 )
 
 

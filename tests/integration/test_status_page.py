@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from app.alerts.catalog import Catalog, CatalogService
 from app.config import Settings
 from app.emulator import SlackEmulator
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
-from app.store.models import Incident, StakeholderUpdate
-from tests.conftest import ROOT, make_settings
+from app.store.models import AlertGroup, Incident, StakeholderUpdate
+from tests.conftest import ROOT, SIGNING_SECRET, make_settings
 from tests.support.driver import SlackDriver
 from tests.support.status import (
     declare,
@@ -88,6 +89,41 @@ def test_a_public_update_is_published_and_an_internal_one_is_not(
 
     detail = text_of(get(server.url, f"/status/incidents/{incident.reference}"))
     assert "Card payments fail in the EU" in detail and "Suspect the deploy" not in detail
+
+
+def test_each_catalog_service_has_its_row(
+    emulator: SlackEmulator, database_url: str, alice: str
+) -> None:
+    catalog = Catalog(services={"checkout": CatalogService(), "search": CatalogService()})
+    settings = make_settings(
+        emulator, database_url, status_page=True, status_cache_seconds=0, catalog=catalog
+    )
+    runtime = build_runtime(settings)
+    server = HttpServer(runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20)
+    server.start()
+    try:
+        slack = SlackDriver(server.url, SIGNING_SECRET, emulator, runtime)
+        incident = declare(slack, alice, "Checkout fails", "SEV1")
+        with runtime.db.session() as session:  # linked to an alert of the checkout service
+            session.add(
+                AlertGroup(
+                    source="webhook",
+                    group_key="checkout-5xx",
+                    title="Checkout 5xx",
+                    service="checkout",
+                    channel="alerts",
+                    incident_id=incident.id,
+                )
+            )
+        post_update(slack, incident, alice, "Card payments fail in the EU", public=True)
+        board = get(server.url, "/status.json").json()
+    finally:
+        server.stop()
+        runtime.close()
+    assert board["services"] == [
+        {"name": "checkout", "status": "major-outage"},
+        {"name": "search", "status": "operational"},
+    ]
 
 
 def test_nothing_of_a_private_incident_appears(
