@@ -33,6 +33,8 @@ class CatalogService(BaseModel):
     # Pages for this service's incidents go here (PagerDuty Events API v2 routing key);
     # without one, FIREBREAK_PAGERDUTY_ROUTING_KEY.
     pagerduty_routing_key: SecretStr | None = Field(default=None, min_length=1)
+    # This service's component on the Atlassian Statuspage page, set while it has an incident.
+    statuspage_component: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{1,64}$")
 
     @field_validator("owners", mode="before")
     @classmethod

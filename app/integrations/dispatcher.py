@@ -28,7 +28,7 @@ from app.integrations.http import CallError
 from app.integrations.jira import JiraClient, item_label
 from app.integrations.outbox import Call
 from app.integrations.pagerduty import PD_SEVERITIES, Alert, PagerDutyClient, dedup_key
-from app.integrations.statuspage import STATUSES, StatuspageClient, marker
+from app.integrations.statuspage import STATUSES, StatuspageClient, component_status, marker
 from app.logging import bind_request, get_logger
 from app.metrics import Metrics
 from app.slack.blocks import escape
@@ -418,16 +418,17 @@ class Integrations:
             return _nothing
         status = STATUSES[row.status]
         body = " ".join(part for part in (row.what_we_know, row.what_we_are_doing) if part)
+        components = self._components(incident, row.status)
         page_incident = incident.statuspage_incident_id
         if page_incident is None:
             mark = marker(incident.team_id, incident.number)
             page_incident = client.find(incident.title, mark) if call.attempts > 1 else None
             if page_incident is None:
-                page_incident = client.create(incident.title, status, body, mark)
+                page_incident = client.create(incident.title, status, body, mark, components)
             else:
-                client.update(page_incident, status, body)
+                client.update(page_incident, status, body, components)
         else:
-            client.update(page_incident, status, body)
+            client.update(page_incident, status, body, components)
         created = page_incident
 
         def settle(session: Session) -> None:
@@ -446,6 +447,19 @@ class Integrations:
             )
 
         return settle
+
+    def _components(self, incident: Incident, status: str) -> dict[str, str]:
+        """The Statuspage component of the incident's service (from its alerts), if the
+        catalog names one, with the status the incident gives it."""
+        catalog = self.settings.catalog
+        if catalog is None or incident.id is None:
+            return {}
+        with self.db.session() as session:
+            entry = catalog.get(service_of(session, incident.id))
+        if entry is None or entry.statuspage_component is None:
+            return {}
+        shown = component_status(incident.severity, self.settings.severity_names, status)
+        return {entry.statuspage_component: shown}
 
     @staticmethod
     def _require(client: _C | None, service: str) -> _C:

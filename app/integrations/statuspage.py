@@ -23,6 +23,22 @@ STATUSES = {
 }
 
 
+def component_status(severity: str, severity_names: list[str], status: str) -> str:
+    """What a component shows during an incident of `severity`, the page's own words:
+    the most severe level a major outage, the next a partial one, the rest degraded."""
+    if STATUSES.get(status) == "resolved":
+        return "operational"
+    names = [name.upper() for name in severity_names]
+    rank = names.index(severity.upper()) if severity.upper() in names else len(names)
+    return ("major_outage", "partial_outage")[rank] if rank < 2 else "degraded_performance"
+
+
+def _affecting(components: dict[str, str]) -> dict[str, object]:
+    if not components:
+        return {}
+    return {"components": components, "component_ids": sorted(components)}
+
+
 def marker(team_id: str, number: int) -> str:
     return f"{team_id}/INC-{number}"
 
@@ -33,7 +49,9 @@ class StatuspageClient:
         self.timeout = timeout
         self._headers = {"Authorization": f"OAuth {api_key}"}
 
-    def create(self, name: str, status: str, body: str, mark: str) -> str:
+    def create(
+        self, name: str, status: str, body: str, mark: str, components: dict[str, str]
+    ) -> str:
         answer = self._call(
             "POST",
             self.base,
@@ -43,6 +61,7 @@ class StatuspageClient:
                     "status": status,
                     "body": body,
                     "metadata": {"firebreak": {"incident": mark}},
+                    **_affecting(components),
                 }
             },
         )
@@ -51,9 +70,11 @@ class StatuspageClient:
             raise CallError(SERVICE, 201, "no incident id in the answer")
         return incident_id
 
-    def update(self, incident_id: str, status: str, body: str) -> None:
+    def update(self, incident_id: str, status: str, body: str, components: dict[str, str]) -> None:
         self._call(
-            "PATCH", f"{self.base}/{incident_id}", {"incident": {"status": status, "body": body}}
+            "PATCH",
+            f"{self.base}/{incident_id}",
+            {"incident": {"status": status, "body": body, **_affecting(components)}},
         )
 
     def find(self, name: str, mark: str) -> str | None:

@@ -244,6 +244,49 @@ def test_an_incident_pages_its_services_routing_key_from_the_catalog(
     assert CHECKOUT_KEY in settings.secrets()
 
 
+def test_a_public_update_sets_the_statuspage_component_of_the_incidents_service(
+    emulator: SlackEmulator,
+    database_url: str,
+    pd: PagerDutyEmulator,
+    jr: JiraEmulator,
+    sp: StatuspageEmulator,
+    announce_channel: str,
+) -> None:
+    catalog = Catalog(services={"checkout": CatalogService(statuspage_component="cmpcheckout")})
+    settings = make_settings(
+        emulator, database_url, catalog=catalog, **integration_settings(pd, jr, sp)
+    )
+    sp.components = {"cmpcheckout": "operational", "cmpsearch": "operational"}
+    runtime = build_runtime(settings)
+    server = HttpServer(runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20)
+    server.start()
+    try:
+        alice = emulator.user_by_name("alice").id
+        driver = SlackDriver(server.url, SIGNING_SECRET, emulator, runtime)
+        declare_at(driver, alice, "Checkout down", "SEV2")
+        incident = only_incident(runtime)
+        with runtime.db.session() as session:  # what the alert intake records
+            session.add(
+                AlertGroup(
+                    source="webhook",
+                    group_key="checkout-5xx",
+                    title="Checkout 5xx",
+                    service="checkout",
+                    channel="alerts",
+                    incident_id=incident.id,
+                )
+            )
+        runtime.start_maintenance()
+        post(driver, incident, alice, "Card payments fail", "investigating", public=True)
+        wait_until(lambda: sp.components["cmpcheckout"] == "partial_outage")
+        assert sp.components["cmpsearch"] == "operational"
+        post(driver, incident, alice, "Payments are back", "resolved", public=True)
+        wait_until(lambda: sp.components["cmpcheckout"] == "operational")
+    finally:
+        server.stop()
+        runtime.close()
+
+
 # --- Jira --------------------------------------------------------------------------------------
 
 

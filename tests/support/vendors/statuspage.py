@@ -1,7 +1,9 @@
 """Atlassian Statuspage's REST API v1 incidents, as documented: `Authorization: OAuth
 <api key>` (401 otherwise), create with `POST /v1/pages/{page}/incidents`, update with
 `PATCH .../incidents/{id}`, list with `GET .../incidents?q=`; statuses investigating,
-identified, monitoring, resolved (422 for anything else)."""
+identified, monitoring, resolved (422 for anything else). `components` maps a component id
+of the page to operational, degraded_performance, partial_outage or major_outage (422 for
+an unknown id or status); `component_ids` lists the affected ones."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from tests.support.vendors.base import Headers, ServiceError, VendorEmulator
 API_KEY = "statuspage-key-0123456789"
 PAGE_ID = "pg123abc"
 STATUSES = {"investigating", "identified", "monitoring", "resolved"}
+COMPONENT_STATUSES = {"operational", "degraded_performance", "partial_outage", "major_outage"}
 
 
 class StatuspageEmulator(VendorEmulator):
@@ -22,6 +25,7 @@ class StatuspageEmulator(VendorEmulator):
         super().__init__()
         self.incidents: dict[str, dict[str, Any]] = {}
         self.api_url = self.url + "/v1/"
+        self.components: dict[str, str] = {}  # component id -> status
 
     def handle(self, method: str, path: str, headers: Headers, body: Any) -> tuple[int, Any]:
         if headers.get("authorization") != f"OAuth {API_KEY}":
@@ -44,6 +48,12 @@ class StatuspageEmulator(VendorEmulator):
             raise ServiceError(422, {"error": "incident is missing"})
         if incident.get("status") not in STATUSES:
             raise ServiceError(422, {"error": "Status is not included in the list"})
+        components = incident.get("components") or {}
+        for component_id, status in components.items():
+            if component_id not in self.components or status not in COMPONENT_STATUSES:
+                raise ServiceError(422, {"error": f"Invalid component {component_id}"})
+        with self.lock:
+            self.components.update(components)
         return incident
 
     def _create(self, body: Any) -> tuple[int, Any]:
