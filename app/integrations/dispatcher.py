@@ -34,7 +34,16 @@ from app.metrics import Metrics
 from app.slack.blocks import escape
 from app.store.database import Database
 from app.store.models import ActionItem, Incident, OutboundCall, StakeholderUpdate
-from app.store.outbox import IncidentRunner, LeaseKeeper, Submit, backoff, due_incidents, run_now
+from app.store.outbox import (
+    IncidentRunner,
+    LeaseKeeper,
+    Submit,
+    backoff,
+    claim_due,
+    due_incidents,
+    pending_count,
+    run_now,
+)
 from app.store.types import utcnow
 
 log = get_logger(__name__)
@@ -123,9 +132,7 @@ class Integrations:
         return len(incidents)
 
     def pending_count(self) -> int:
-        with self.db.session() as session:
-            query = select(func.count()).select_from(_TABLE).where(_TABLE.c.done_at.is_(None))
-            return int(session.execute(query).scalar_one())
+        return pending_count(self.db, _TABLE)
 
     # --- one incident ---------------------------------------------------------------------
 
@@ -157,30 +164,13 @@ class Integrations:
             self.effects_ready(incident_id)
 
     def _claim_due(self, incident_id: int) -> list[Claimed]:
-        now = utcnow()
-        with self.db.session() as session:
-            rows = session.execute(
-                update(_TABLE)
-                .where(
-                    _TABLE.c.incident_id == incident_id,
-                    _TABLE.c.done_at.is_(None),
-                    _TABLE.c.next_attempt_at <= now,
-                    (_TABLE.c.lease_until.is_(None)) | (_TABLE.c.lease_until < now),
-                )
-                .values(lease_until=now + self._lease, attempts=_TABLE.c.attempts + 1)
-                .returning(
-                    _TABLE.c.id,
-                    _TABLE.c.kind,
-                    _TABLE.c.payload,
-                    _TABLE.c.attempts,
-                    _TABLE.c.created_at,
-                )
-            ).all()
-        claimed = [
+        rows = claim_due(
+            self.db, _TABLE, incident_id, self._lease, "kind", "payload", "attempts", "created_at"
+        )
+        return [
             Claimed(int(row[0]), incident_id, Call(row[1]), dict(row[2]), row[3], row[4])
             for row in rows
         ]
-        return sorted(claimed, key=lambda call: call.id)
 
     def _waiting_behind_earlier(self, incident_id: int, claimed: list[Claimed]) -> set[str]:
         """Services with an unfinished earlier call this run did not claim (in backoff, or

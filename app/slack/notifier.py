@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
@@ -41,7 +41,9 @@ from app.store.outbox import (
     LeaseKeeper,
     Submit,
     backoff,
+    claim_due,
     due_incidents,
+    pending_count,
     run_now,
 )
 from app.store.types import utcnow
@@ -133,9 +135,7 @@ class Notifier:
         return len(incidents)
 
     def pending_count(self) -> int:
-        with self.db.session() as session:
-            query = select(func.count()).select_from(_TABLE).where(_TABLE.c.done_at.is_(None))
-            return int(session.execute(query).scalar_one())
+        return pending_count(self.db, _TABLE)
 
     def refused(self, incident_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
         """incident id -> [(effect kind, Slack's error)] of effects Slack refused for good."""
@@ -185,30 +185,13 @@ class Notifier:
                 return
 
     def _claim_due(self, incident_id: int) -> list[Claimed]:
-        now = utcnow()
-        with self.db.session() as session:
-            rows = session.execute(
-                update(_TABLE)
-                .where(
-                    _TABLE.c.incident_id == incident_id,
-                    _TABLE.c.done_at.is_(None),
-                    _TABLE.c.next_attempt_at <= now,
-                    (_TABLE.c.lease_until.is_(None)) | (_TABLE.c.lease_until < now),
-                )
-                .values(lease_until=now + self._lease, attempts=_TABLE.c.attempts + 1)
-                .returning(
-                    _TABLE.c.id,
-                    _TABLE.c.kind,
-                    _TABLE.c.payload,
-                    _TABLE.c.version,
-                    _TABLE.c.attempts,
-                )
-            ).all()
-        claimed = [
+        rows = claim_due(
+            self.db, _TABLE, incident_id, self._lease, "kind", "payload", "version", "attempts"
+        )
+        return [
             Claimed(int(row[0]), incident_id, Kind(row[1]), dict(row[2]), row[3], row[4])
             for row in rows
         ]
-        return sorted(claimed, key=lambda effect: effect.id)
 
     def _load(self, incident_id: int, claimed: list[Claimed]) -> _View:
         update_ids = [e.payload["update_id"] for e in claimed if e.kind is Kind.UPDATE]

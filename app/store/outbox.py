@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.logging import get_logger
@@ -51,6 +52,34 @@ def due_incidents(db: Database, table: Table) -> list[int]:
             .distinct()
         ).all()
     return [int(row[0]) for row in rows]
+
+
+def pending_count(db: Database, table: Table) -> int:
+    """Rows recorded and not yet carried out (a gauge in /metrics)."""
+    with db.session() as session:
+        query = select(func.count()).select_from(table).where(table.c.done_at.is_(None))
+        return int(session.execute(query).scalar_one())
+
+
+def claim_due(
+    db: Database, table: Table, incident_id: int, lease: timedelta, *columns: str
+) -> list[tuple[Any, ...]]:
+    """Lease the incident's due rows not leased by a live replica, counting the attempt;
+    returns ("id", *columns) of each, oldest first."""
+    now = utcnow()
+    with db.session() as session:
+        rows = session.execute(
+            update(table)
+            .where(
+                table.c.incident_id == incident_id,
+                table.c.done_at.is_(None),
+                table.c.next_attempt_at <= now,
+                (table.c.lease_until.is_(None)) | (table.c.lease_until < now),
+            )
+            .values(lease_until=now + lease, attempts=table.c.attempts + 1)
+            .returning(table.c.id, *(table.c[name] for name in columns))
+        ).all()
+    return sorted((tuple(row) for row in rows), key=lambda row: int(row[0]))
 
 
 class IncidentRunner:
