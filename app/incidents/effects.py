@@ -45,10 +45,6 @@ class Kind(StrEnum):
     INVITE = "invite"
     ARCHIVING = "archiving"  # the channel is told when it will be archived
 
-    @property
-    def is_redraw(self) -> bool:
-        return self in REDRAWS
-
 
 REDRAWS = (Kind.CARD, Kind.TOPIC, Kind.ANNOUNCEMENT)
 
