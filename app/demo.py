@@ -34,7 +34,7 @@ from app.incidents import repository as repo
 from app.logging import configure_logging
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
-from app.slack.update_blocks import UPDATE_CALLBACK
+from app.slack.outbound.update_blocks import UPDATE_CALLBACK
 
 INCIDENT_TITLE = "Checkout fails for EU users"
 _FORM = "application/x-www-form-urlencoded"

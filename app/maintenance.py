@@ -12,8 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.logging import get_logger
 from app.services import Services
-from app.slack.gateway import SlackCallError
-from app.slack.reconcile import Reconciler
+from app.slack.outbound.gateway import SlackCallError
+from app.slack.outbound.reconcile import Reconciler
 from app.store.idempotency import RequestLedger
 
 log = get_logger(__name__)

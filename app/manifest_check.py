@@ -108,7 +108,7 @@ def code_problems(manifest: dict[str, Any], methods: set[str] | None = None) -> 
 
 def _shortcut_problems(manifest: dict[str, Any]) -> list[str]:
     """Each shortcut the listeners handle is declared with its type, and no other."""
-    from app.slack.blocks import SHORTCUTS
+    from app.slack.outbound.blocks import SHORTCUTS
 
     declared = {
         str(item.get("callback_id")): str(item.get("type"))

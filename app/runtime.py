@@ -13,10 +13,10 @@ from app.maintenance import Maintenance
 from app.metrics import Metrics
 from app.scheduler import ReminderScheduler
 from app.services import Services
-from app.slack.bolt_app import create_bolt_app
-from app.slack.executor import ListenerExecutor
-from app.slack.gateway import SlackGateway, create_web_client
-from app.slack.identity import BotIdentity
+from app.slack.inbound.bolt_app import create_bolt_app
+from app.slack.inbound.executor import ListenerExecutor
+from app.slack.inbound.identity import BotIdentity
+from app.slack.outbound.gateway import SlackGateway, create_web_client
 from app.store.database import Database
 from app.store.types import utcnow
 from app.web import FirebreakWeb

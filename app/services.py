@@ -15,8 +15,8 @@ from app.incidents.timeline import TimelineService
 from app.incidents.updates import UpdateService
 from app.integrations.dispatcher import Integrations
 from app.metrics import Metrics
-from app.slack.gateway import SlackGateway
-from app.slack.notifier import Notifier
+from app.slack.outbound.gateway import SlackGateway
+from app.slack.outbound.notifier import Notifier
 from app.store.database import Database
 from app.store.outbox import Submit, run_now
 from app.store.types import utcnow

@@ -23,7 +23,7 @@ from app.logging import clear_request, get_logger
 from app.metrics import CONTENT_TYPE, Metrics, listener_label
 from app.readiness import Readiness, slack_probe
 from app.services import Services
-from app.slack import blocks, update_blocks
+from app.slack.outbound import blocks, update_blocks
 from app.statuspage.pages import StatusPages
 
 if TYPE_CHECKING:

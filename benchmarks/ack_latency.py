@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from app.slack import blocks
+from app.slack.outbound import blocks
 from app.store.models import Incident
 from benchmarks.harness import (
     Firebreak,

@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from app.config import Settings
 from app.incidents import repository as repo
 from app.incidents.service import Declaration, IncidentService
-from app.slack.gateway import SlackGateway
+from app.slack.outbound.gateway import SlackGateway
 from app.store.database import Database
 from benchmarks.harness import database, print_parameters, print_table, summary_ms
 

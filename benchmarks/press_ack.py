@@ -14,7 +14,7 @@ import argparse
 from sqlalchemy import select
 from sqlmodel import col
 
-from app.slack import blocks
+from app.slack.outbound import blocks
 from app.store.models import Incident
 from benchmarks.harness import (
     Firebreak,

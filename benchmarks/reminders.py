@@ -38,7 +38,7 @@ from app.incidents.reminders import ReminderService
 from app.logging import configure_logging
 from app.scheduler import ReminderScheduler
 from app.scheduler.leader import LeaderElection
-from app.slack.gateway import SlackGateway, create_web_client
+from app.slack.outbound.gateway import SlackGateway, create_web_client
 from app.store.database import Database
 from app.store.models import Incident, ReminderState
 from tests.support.databases import scratch_postgres, scratch_sqlite

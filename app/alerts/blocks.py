@@ -10,8 +10,8 @@ from typing import Any
 from app.alerts.catalog import CatalogService
 from app.config import SeverityLevel
 from app.incidents.snapshot import IncidentSnapshot
-from app.slack import blocks
-from app.slack.blocks import date_ref, escape, mrkdwn, plain
+from app.slack.outbound import blocks
+from app.slack.outbound.blocks import date_ref, escape, mrkdwn, plain
 
 ACK_ACTION = "alert_ack"
 DECLARE_ACTION = "alert_declare"

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
 from app.logging import get_logger
-from app.slack.gateway import SlackCallError
+from app.slack.outbound.gateway import SlackCallError
 from app.store.database import Database
 from app.store.models import AlertGroup
 from app.store.types import utcnow

@@ -35,8 +35,8 @@ from app.incidents.provisioning import Provisioner, SetupResult
 from app.incidents.service import Declaration, IncidentService
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import get_logger
-from app.slack import blocks
-from app.slack.gateway import SlackCallError, SlackGateway
+from app.slack.outbound import blocks
+from app.slack.outbound.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.models import AlertGroup, Incident
 from app.store.types import utcnow

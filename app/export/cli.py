@@ -14,7 +14,7 @@ from app.config import Settings
 from app.export.delivery import slack_people, write_export
 from app.export.people import People, ids_only
 from app.incidents import repository as repo
-from app.slack.gateway import SlackGateway, create_web_client
+from app.slack.outbound.gateway import SlackGateway, create_web_client
 from app.store.database import Database
 from app.store.models import Incident
 

@@ -10,7 +10,7 @@ from app.export.loader import open_export
 from app.export.people import People
 from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
 from app.incidents.snapshot import IncidentSnapshot
-from app.slack.gateway import SlackCallError, SlackGateway
+from app.slack.outbound.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 
 

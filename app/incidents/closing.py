@@ -20,8 +20,8 @@ from app.incidents import repository as repo
 from app.incidents.rules import Status
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import bind_request, get_logger
-from app.slack import blocks
-from app.slack.gateway import SlackCallError, SlackGateway
+from app.slack.outbound import blocks
+from app.slack.outbound.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.models import Incident, TimelineEvent
 from app.store.types import utcnow

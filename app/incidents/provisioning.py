@@ -32,8 +32,8 @@ from app.incidents.reminders import next_due
 from app.incidents.rules import channel_name
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import bind_request, get_logger
-from app.slack import blocks
-from app.slack.gateway import SlackCallError, SlackGateway
+from app.slack.outbound import blocks
+from app.slack.outbound.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.idempotency import claim_request, renew_claim
 from app.store.models import Incident, ProcessedRequest

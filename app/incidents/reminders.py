@@ -22,8 +22,8 @@ from app.config import Settings
 from app.incidents import repository as repo
 from app.incidents.rules import Status
 from app.logging import bind_request, get_logger
-from app.slack import update_blocks
-from app.slack.gateway import SlackCallError, SlackGateway
+from app.slack.outbound import update_blocks
+from app.slack.outbound.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.models import Incident, ReminderState
 from app.store.types import utcnow

@@ -33,8 +33,8 @@ from app.incidents.rules import (
 from app.incidents.snapshot import IncidentSnapshot
 from app.integrations import outbox
 from app.logging import bind_request, get_logger
-from app.slack import blocks
-from app.slack.gateway import SlackCallError, SlackGateway
+from app.slack.outbound import blocks
+from app.slack.outbound.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.idempotency import claim_request
 from app.store.models import Incident, StakeholderUpdate

@@ -20,7 +20,7 @@ from app.incidents import repository as repo
 from app.incidents.errors import InvalidInput, NotAllowed
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import get_logger
-from app.slack.gateway import SlackCallError, SlackGateway
+from app.slack.outbound.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.idempotency import claim_request
 from app.store.models import Incident, TimelineEvent

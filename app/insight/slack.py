@@ -16,8 +16,8 @@ from app.insight.loader import IncidentRecord, load_incidents
 from app.insight.words import LABELS, NOT_MEASURED, comparison_text, human, p90_text
 from app.logging import get_logger
 from app.services import Services
-from app.slack.commands.router import CommandContext, subcommand
-from app.slack.gateway import SlackCallError, SlackGateway
+from app.slack.inbound.commands.router import CommandContext, subcommand
+from app.slack.outbound.gateway import SlackCallError, SlackGateway
 
 log = get_logger(__name__)
 SPANS = ("30d", "90d", "quarter")

@@ -31,7 +31,7 @@ from app.integrations.pagerduty import PD_SEVERITIES, Alert, PagerDutyClient, de
 from app.integrations.statuspage import STATUSES, StatuspageClient, component_status, marker
 from app.logging import bind_request, get_logger
 from app.metrics import Metrics
-from app.slack.blocks import escape
+from app.slack.outbound.blocks import escape
 from app.store.database import Database
 from app.store.models import ActionItem, Incident, OutboundCall, StakeholderUpdate
 from app.store.outbox import (

@@ -33,7 +33,7 @@ from app.incidents.reminders import Fired, ReminderService
 from app.logging import get_logger
 from app.scheduler.jobstore import create_job_store, reminder_job_id
 from app.scheduler.leader import LeaderElection
-from app.slack.gateway import SlackCallError
+from app.slack.outbound.gateway import SlackCallError
 
 log = get_logger(__name__)
 

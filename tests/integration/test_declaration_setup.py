@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from app.emulator import SlackEmulator
 from app.runtime import Runtime
-from app.slack import blocks
+from app.slack.outbound import blocks
 from app.store.models import Incident
 from tests.support.driver import SlackDriver
 

@@ -23,8 +23,8 @@ from sqlmodel import col
 
 from app.emulator import SlackEmulator
 from app.incidents.service import snapshot_of
-from app.slack import blocks
-from app.slack.update_blocks import UPDATE_CALLBACK
+from app.slack.outbound import blocks
+from app.slack.outbound.update_blocks import UPDATE_CALLBACK
 from app.store.database import Database
 from app.store.models import Incident, SlackEffect, StakeholderUpdate
 from tests.reliability.helpers import declaration

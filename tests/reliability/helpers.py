@@ -12,7 +12,7 @@ from app.config import DEFAULT_SEVERITIES
 from app.emulator import SlackEmulator
 from app.emulator.signing import signed_headers
 from app.runtime import Runtime
-from app.slack import blocks
+from app.slack.outbound import blocks
 from app.store.models import Incident, ProcessedRequest, TimelineEvent
 from tests.conftest import SIGNING_SECRET
 from tests.support import payloads

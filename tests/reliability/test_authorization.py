@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from app.emulator import SlackEmulator
 from app.runtime import Runtime
-from app.slack import blocks
+from app.slack.outbound import blocks
 from app.store.models import RoleAssignment
 from tests.reliability.helpers import declare, incidents
 from tests.support.driver import SlackDriver

@@ -20,7 +20,7 @@ from app.config import Settings
 from app.emulator import SlackEmulator
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
-from app.slack import blocks
+from app.slack.outbound import blocks
 from app.store.models import ActionItem, Incident
 from tests.conftest import SIGNING_SECRET
 from tests.reliability.helpers import declaration, deliver, incidents

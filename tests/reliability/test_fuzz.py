@@ -13,7 +13,7 @@ from sqlmodel import func, select
 from app.emulator import SlackEmulator
 from app.emulator.signing import signed_headers
 from app.runtime import Runtime
-from app.slack import blocks
+from app.slack.outbound import blocks
 from app.store.models import Incident, TimelineEvent
 from tests.conftest import SIGNING_SECRET
 from tests.reliability.helpers import declaration, incidents

@@ -6,7 +6,7 @@ from typing import Any
 
 from app.emulator import SlackEmulator
 from app.runtime import Runtime
-from app.slack import blocks
+from app.slack.outbound import blocks
 from tests.reliability.helpers import (
     declare,
     deliver,

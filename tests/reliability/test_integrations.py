@@ -18,8 +18,8 @@ from app.emulator import SlackEmulator
 from app.export.delivery import write_export
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
-from app.slack import blocks
-from app.slack.update_blocks import PUBLISH_BLOCK, PUBLISH_VALUE
+from app.slack.outbound import blocks
+from app.slack.outbound.update_blocks import PUBLISH_BLOCK, PUBLISH_VALUE
 from app.store.models import ActionItem, AlertGroup, Incident
 from tests.conftest import SIGNING_SECRET, make_settings
 from tests.reliability.helpers import declaration, deliver, incidents, timeline

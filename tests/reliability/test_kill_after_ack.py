@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.emulator import SlackEmulator
-from app.slack import blocks
+from app.slack.outbound import blocks
 from app.store.database import Database
 from app.store.models import Incident
 from tests.reliability.helpers import declaration

@@ -19,8 +19,8 @@ from app.emulator import SlackEmulator
 from app.emulator.server import LOST_ANSWER
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
-from app.slack import blocks
-from app.slack.reconcile import Reconciler
+from app.slack.outbound import blocks
+from app.slack.outbound.reconcile import Reconciler
 from app.store.models import Incident, SlackEffect
 from tests.conftest import SIGNING_SECRET, make_settings
 from tests.reliability.helpers import timeline

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from app.emulator import SlackEmulator
-from app.slack.update_blocks import UPDATE_CALLBACK
+from app.slack.outbound.update_blocks import UPDATE_CALLBACK
 from app.store.database import Database
 from app.store.models import Incident, ReminderState, TimelineEvent
 from tests.support.driver import SlackDriver

@@ -9,7 +9,7 @@ import pytest
 from app.config import DEFAULT_SEVERITIES, MAX_ROLES, Settings
 from app.incidents.rules import Status
 from app.incidents.snapshot import IncidentSnapshot
-from app.slack import blocks
+from app.slack.outbound import blocks
 
 ROLES = ["commander", "comms", "scribe", "ops_lead", "liaison", "tech_lead", "legal"]
 

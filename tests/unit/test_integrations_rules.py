@@ -11,7 +11,7 @@ from app.config import ConfigError, load_settings
 from app.integrations.jira import item_label
 from app.integrations.pagerduty import dedup_key, parse_dedup_key, signature_valid
 from app.integrations.statuspage import STATUSES
-from app.slack import blocks
+from app.slack.outbound import blocks
 
 
 def test_dedup_key_round_trips_and_refuses_strangers() -> None:

@@ -9,7 +9,7 @@ from concurrent.futures import Future
 import pytest
 
 from app.metrics import Metrics
-from app.slack.executor import GatedAck, Lane, ListenerExecutor, mark_lane
+from app.slack.inbound.executor import GatedAck, Lane, ListenerExecutor, mark_lane
 
 
 @pytest.fixture

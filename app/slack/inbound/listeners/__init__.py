@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from app.alerts import listeners as alerts
 from app.services import Services
-from app.slack.listeners import actions, commands, events, shortcuts, updates, views
+from app.slack.inbound.listeners import actions, commands, events, shortcuts, updates, views
 
 
 def register(app: App, services: Services) -> None:

@@ -11,8 +11,8 @@ from app.incidents.errors import IncidentError
 from app.incidents.updates import UpdateRequest, validate_update
 from app.logging import get_logger
 from app.services import Services
-from app.slack import blocks, update_blocks
-from app.slack.gateway import SlackCallError
+from app.slack.outbound import blocks, update_blocks
+from app.slack.outbound.gateway import SlackCallError
 
 log = get_logger(__name__)
 

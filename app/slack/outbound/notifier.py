@@ -31,8 +31,8 @@ from app.incidents.service import snapshot_of, update_line
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import bind_request, get_logger
 from app.metrics import Metrics
-from app.slack import blocks, update_blocks
-from app.slack.gateway import SlackCallError, SlackGateway
+from app.slack.outbound import blocks, update_blocks
+from app.slack.outbound.gateway import SlackCallError, SlackGateway
 from app.statuspage.links import incident_link
 from app.store.database import Database
 from app.store.models import SlackEffect, StakeholderUpdate

@@ -1,12 +1,12 @@
 """`/incident` subcommands. Each module registers its own with `@subcommand`."""
 
 import app.insight.slack  # noqa: F401  (registers stats)
-from app.slack.commands import (
+from app.slack.inbound.commands import (
     incident,  # noqa: F401  (registers declare, list, role, ...)
     timeline,  # noqa: F401  (registers note, action, actions, export)
     updates,  # noqa: F401  (registers update)
 )
-from app.slack.commands.router import (
+from app.slack.inbound.commands.router import (
     SUBCOMMANDS,
     CommandContext,
     dispatch,

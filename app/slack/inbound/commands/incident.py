@@ -7,9 +7,9 @@ import re
 from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
 from app.incidents.rules import Status, parse_status
 from app.incidents.service import Declaration
-from app.slack import blocks
-from app.slack.closing_note import closing_note_hint
-from app.slack.commands.router import CommandContext, help_lines, subcommand
+from app.slack.inbound.closing_note import closing_note_hint
+from app.slack.inbound.commands.router import CommandContext, help_lines, subcommand
+from app.slack.outbound import blocks
 from app.store.types import utcnow
 
 USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")

@@ -18,8 +18,8 @@ from app.incidents.service import snapshot_of
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import get_logger
 from app.services import Services
-from app.slack import blocks
-from app.slack.gateway import SlackCallError
+from app.slack.outbound import blocks
+from app.slack.outbound.gateway import SlackCallError
 from app.store.models import Incident, SlackEffect
 from app.store.types import utcnow
 

@@ -10,9 +10,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.logging import get_logger
 from app.services import Services
-from app.slack import blocks
-from app.slack.commands import CommandContext, dispatch, records_before_ack
-from app.slack.gateway import SlackCallError
+from app.slack.inbound.commands import CommandContext, dispatch, records_before_ack
+from app.slack.outbound import blocks
+from app.slack.outbound.gateway import SlackCallError
 
 log = get_logger(__name__)
 

@@ -12,9 +12,9 @@ from app.incidents.errors import InvalidInput
 from app.incidents.timeline import EDIT, MAX_LISTED, RESTORE, STRIKE, Curation
 from app.integrations.jira import browse_url
 from app.services import Services
-from app.slack import blocks
-from app.slack.commands.router import CommandContext, subcommand
-from app.slack.gateway import SlackCallError
+from app.slack.inbound.commands.router import CommandContext, subcommand
+from app.slack.outbound import blocks
+from app.slack.outbound.gateway import SlackCallError
 
 
 def requester_today(services: Services, user_id: str) -> date:

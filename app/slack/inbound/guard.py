@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.logging import get_logger
 from app.metrics import Metrics
-from app.slack.executor import GatedAck, Lane, ListenerExecutor, mark_lane
+from app.slack.inbound.executor import GatedAck, Lane, ListenerExecutor, mark_lane
 from app.store.idempotency import Admission, RequestLedger
 
 log = get_logger(__name__)

@@ -6,8 +6,8 @@ from app.incidents.rules import Status
 from app.incidents.service import Change
 from app.logging import get_logger
 from app.services import Services
-from app.slack import update_blocks
-from app.slack.gateway import SlackCallError
+from app.slack.outbound import update_blocks
+from app.slack.outbound.gateway import SlackCallError
 
 log = get_logger(__name__)
 

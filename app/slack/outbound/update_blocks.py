@@ -12,7 +12,7 @@ from app.incidents.rules import (
     UpdateContent,
 )
 from app.incidents.snapshot import IncidentSnapshot
-from app.slack.blocks import (
+from app.slack.outbound.blocks import (
     POST_UPDATE_ACTION,
     Block,
     _option,

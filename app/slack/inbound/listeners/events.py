@@ -9,7 +9,7 @@ from slack_bolt import App
 from app.incidents.timeline import MARK_REACTION, PINNED, REACTED, Mark
 from app.insight.home import home_insight
 from app.services import Services
-from app.slack import blocks
+from app.slack.outbound import blocks
 from app.store.types import utcnow
 
 

@@ -15,9 +15,9 @@ from app.incidents.rules import Status, parse_status
 from app.incidents.service import Change
 from app.logging import get_logger
 from app.services import Services
-from app.slack import blocks
-from app.slack.closing_note import offer_closing_note
-from app.slack.gateway import SlackCallError
+from app.slack.inbound.closing_note import offer_closing_note
+from app.slack.outbound import blocks
+from app.slack.outbound.gateway import SlackCallError
 
 log = get_logger(__name__)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.slack import update_blocks
-from app.slack.commands.router import CommandContext, subcommand
+from app.slack.inbound.commands.router import CommandContext, subcommand
+from app.slack.outbound import update_blocks
 
 
 @subcommand("update", "update [what we know]", "post a stakeholder update", in_incident=True)

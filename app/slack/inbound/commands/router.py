@@ -9,7 +9,7 @@ from app.incidents.errors import IncidentError
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import get_logger
 from app.services import Services
-from app.slack.gateway import SlackCallError
+from app.slack.outbound.gateway import SlackCallError
 
 log = get_logger(__name__)
 

@@ -11,9 +11,9 @@ from slack_sdk import WebClient
 from app.config import Settings
 from app.logging import bind_request, clear_request, get_logger, silence_bolt_body_logging
 from app.services import Services
-from app.slack import guard, listeners
-from app.slack.executor import ListenerExecutor
-from app.slack.identity import BotIdentity
+from app.slack.inbound import guard, listeners
+from app.slack.inbound.executor import ListenerExecutor
+from app.slack.inbound.identity import BotIdentity
 from app.store.idempotency import RequestLedger
 
 log = get_logger(__name__)

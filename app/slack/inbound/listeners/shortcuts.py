@@ -11,8 +11,8 @@ from app.incidents.errors import UNKNOWN_INCIDENT, IncidentError
 from app.incidents.timeline import ADDED, Mark
 from app.logging import get_logger
 from app.services import Services
-from app.slack import blocks
-from app.slack.gateway import SlackCallError
+from app.slack.outbound import blocks
+from app.slack.outbound.gateway import SlackCallError
 
 log = get_logger(__name__)
 

@@ -1,0 +1,1 @@
+"""Requests from Slack: the Bolt app, the delivery guard, listeners and `/incident` subcommands."""
