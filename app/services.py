@@ -8,7 +8,6 @@ from app.alerts.service import AlertService
 from app.config import Settings
 from app.incidents.actions import ActionItemService
 from app.incidents.closing import ClosingService
-from app.incidents.provisioning import Provisioner
 from app.incidents.reminders import Clock, ReminderService
 from app.incidents.service import IncidentService
 from app.incidents.timeline import TimelineService
@@ -17,6 +16,8 @@ from app.integrations.dispatcher import Integrations
 from app.metrics import Metrics
 from app.slack.outbound.gateway import SlackGateway
 from app.slack.outbound.notifier import Notifier
+from app.slack.outbound.provisioning import Provisioner
+from app.slack.outbound.workspace import SlackWorkspace
 from app.store.database import Database
 from app.store.outbox import Submit, run_now
 from app.store.types import utcnow
@@ -33,6 +34,7 @@ class Services:
     # running app, the caller's own thread in the CLI and the demo.
     run_later: Submit = run_now
     notifier: Notifier = field(init=False)
+    workspace: SlackWorkspace = field(init=False)
     incidents: IncidentService = field(init=False)
     provisioner: Provisioner = field(init=False)
     timeline: TimelineService = field(init=False)
@@ -45,13 +47,14 @@ class Services:
 
     def __post_init__(self) -> None:
         self.notifier = Notifier(self.settings, self.db, self.slack, self.metrics, self.run_later)
+        self.workspace = SlackWorkspace(self.slack, self.settings)
         self.incidents = IncidentService(
-            self.settings, self.db, self.slack, self.clock, effects_ready=self.after_commit
+            self.settings, self.db, self.workspace, self.clock, effects_ready=self.after_commit
         )
         self.provisioner = Provisioner(
             self.settings, self.db, self.slack, effects_ready=self.after_commit
         )
-        self.timeline = TimelineService(self.db, self.slack, self.clock)
+        self.timeline = TimelineService(self.db, self.workspace, self.clock)
         self.actions = ActionItemService(
             self.db,
             self.clock,
@@ -69,11 +72,11 @@ class Services:
         self.reminders = ReminderService(
             self.settings,
             self.db,
-            self.slack,
+            self.workspace,
             self.clock,
             on_update_reminder=self.metrics.reminders_sent.inc,
         )
-        self.closing = ClosingService(self.settings, self.db, self.slack, self.clock)
+        self.closing = ClosingService(self.settings, self.db, self.workspace, self.clock)
         self.updates = UpdateService(
             self.settings, self.db, self.incidents, self.clock, self.incidents.schedule
         )

@@ -22,6 +22,7 @@ from app.config import Settings
 from app.incidents import repository as repo
 from app.incidents.service import Declaration, IncidentService
 from app.slack.outbound.gateway import SlackGateway
+from app.slack.outbound.workspace import SlackWorkspace
 from app.store.database import Database
 from benchmarks.harness import database, print_parameters, print_table, summary_ms
 
@@ -62,7 +63,8 @@ def measure(url: str, label: str, count: int, thread_counts: list[int]) -> list[
     db = Database(settings.database_url)
     db.migrate()
     # declare() never calls Slack; the gateway only satisfies the constructor.
-    service = IncidentService(settings, db, SlackGateway(WebClient(base_url="http://127.0.0.1:9/")))
+    gateway = SlackGateway(WebClient(base_url="http://127.0.0.1:9/"))
+    service = IncidentService(settings, db, SlackWorkspace(gateway, settings))
     rows: list[list[object]] = []
     try:
         for threads in thread_counts:

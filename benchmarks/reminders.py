@@ -39,6 +39,7 @@ from app.logging import configure_logging
 from app.scheduler import ReminderScheduler
 from app.scheduler.leader import LeaderElection
 from app.slack.outbound.gateway import SlackGateway, create_web_client
+from app.slack.outbound.workspace import SlackWorkspace
 from app.store.database import Database
 from app.store.models import Incident, ReminderState
 from tests.support.databases import scratch_postgres, scratch_sqlite
@@ -187,7 +188,7 @@ def run(size: int, kind: str, latency: float, rate: float, workers: int, idle: f
         db.migrate()
         incident_of = _seed(db, emulator, size)
         slack = SlackGateway(create_web_client(emulator.bot_token, emulator.api_url))
-        reminders = ReminderService(settings, db, slack)
+        reminders = ReminderService(settings, db, SlackWorkspace(slack, settings))
         scheduler = ReminderScheduler(
             reminders, db.engine, workers=1 if kind == "sqlite" else workers
         )

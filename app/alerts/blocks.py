@@ -9,7 +9,7 @@ from typing import Any
 
 from app.alerts.catalog import CatalogService
 from app.config import SeverityLevel
-from app.incidents.snapshot import IncidentSnapshot
+from app.incidents.snapshot import IncidentSnapshot, channel_ref
 from app.slack.outbound import blocks
 from app.slack.outbound.blocks import date_ref, escape, mrkdwn, plain
 
@@ -163,7 +163,7 @@ def _state_line(view: GroupView) -> str:
         if view.incident_private:
             parts.append("Linked to a private incident")
         else:
-            where = blocks.channel_ref(view.incident_channel_id)
+            where = channel_ref(view.incident_channel_id)
             parts.append(f"Incident *{view.incident_reference}* {where}")
     return " · ".join(parts)
 

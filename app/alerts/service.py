@@ -31,12 +31,12 @@ from app.config import Settings
 from app.incidents import effects
 from app.incidents import repository as repo
 from app.incidents.errors import InvalidInput
-from app.incidents.provisioning import Provisioner, SetupResult
 from app.incidents.service import Declaration, IncidentService
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import get_logger
 from app.slack.outbound import blocks
 from app.slack.outbound.gateway import SlackCallError, SlackGateway
+from app.slack.outbound.provisioning import Provisioner, SetupResult
 from app.store.database import Database
 from app.store.models import AlertGroup, Incident
 from app.store.types import utcnow

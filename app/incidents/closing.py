@@ -17,11 +17,10 @@ from sqlmodel import Session, col
 
 from app.config import Settings
 from app.incidents import repository as repo
+from app.incidents.ports import Workspace, WorkspaceError
 from app.incidents.rules import Status
-from app.incidents.snapshot import IncidentSnapshot
+from app.incidents.snapshot import IncidentSnapshot, channel_ref
 from app.logging import bind_request, get_logger
-from app.slack.outbound import blocks
-from app.slack.outbound.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.models import Incident, TimelineEvent
 from app.store.types import utcnow
@@ -46,7 +45,7 @@ class ClosingService:
         self,
         settings: Settings,
         db: Database,
-        slack: SlackGateway,
+        slack: Workspace,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
@@ -83,7 +82,7 @@ class ClosingService:
         self._post_notice(snapshot, closed_at, now)
         try:
             self.slack.archive(snapshot.channel_id)
-        except SlackCallError as error:
+        except WorkspaceError as error:
             self._failed(snapshot, error, now)
             return False
         with self.db.session() as session:
@@ -96,7 +95,7 @@ class ClosingService:
                 ARCHIVED,
                 source="scheduler",
                 actor_id=None,
-                text=f"Archived {blocks.channel_ref(snapshot.channel_id)}",
+                text=f"Archived {channel_ref(snapshot.channel_id)}",
                 occurred_at=now,
             )
         log.info("channel_archived")
@@ -127,8 +126,8 @@ class ClosingService:
             if _has_event_since(session, incident.id, ARCHIVE_NOTICE, closed_at):
                 return
         try:
-            ts = self.slack.post(incident.channel_id or "", blocks.archiving_notice(incident)).ts
-        except SlackCallError as error:
+            ts = self.slack.tell_archiving(incident)
+        except WorkspaceError as error:
             # Archived by hand already (is_archived) or Slack is down: archiving decides.
             log.warning("archive_notice_not_posted", error=error.error)
             return
@@ -144,7 +143,7 @@ class ClosingService:
                 message_ts=ts,
             )
 
-    def _failed(self, incident: IncidentSnapshot, error: SlackCallError, now: datetime) -> None:
+    def _failed(self, incident: IncidentSnapshot, error: WorkspaceError, now: datetime) -> None:
         retry = error.error in ("unavailable", "ratelimited") or error.error.startswith("http_5")
         with self.db.session() as session:
             stored = repo.get_incident(session, incident.id)
@@ -158,7 +157,7 @@ class ClosingService:
                     ARCHIVE_FAILED,
                     source="scheduler",
                     actor_id=None,
-                    text=f"Slack did not archive {blocks.channel_ref(incident.channel_id)} "
+                    text=f"Slack did not archive {channel_ref(incident.channel_id)} "
                     f"({error.error})",
                     occurred_at=now,
                     data={"error": error.error},

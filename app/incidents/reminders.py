@@ -12,18 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from app.config import Settings
 from app.incidents import repository as repo
+from app.incidents.ports import Reminder, ReminderKind, Workspace, WorkspaceError
 from app.incidents.rules import Status
 from app.logging import bind_request, get_logger
-from app.slack.outbound import update_blocks
-from app.slack.outbound.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.models import Incident, ReminderState
 from app.store.types import utcnow
@@ -34,11 +32,6 @@ Clock = Callable[[], datetime]
 
 
 # --- pure rules --------------------------------------------------------------------------
-
-
-class ReminderKind(StrEnum):
-    UPDATE = "update"
-    POSTMORTEM = "postmortem"
 
 
 def cadence_minutes(settings: Settings, severity: str) -> int:
@@ -161,7 +154,7 @@ class ReminderService:
         self,
         settings: Settings,
         db: Database,
-        slack: SlackGateway,
+        slack: Workspace,
         clock: Clock = utcnow,
         sink: ScheduleSink | None = None,
         on_update_reminder: Callable[[], object] = lambda: None,
@@ -248,27 +241,20 @@ class ReminderService:
         assert incident.id is not None
         bind_request(incident=incident.reference)
         recipient = reminder_recipient(repo.current_roles(session, incident.id), kind)
+        reminder = Reminder(
+            kind, incident.id, incident.reference, recipient, incident.last_update_at
+        )
         if kind is ReminderKind.UPDATE:
-            text, blocks = update_blocks.update_reminder(
-                incident.id,
-                incident.reference,
-                recipient,
-                incident.last_update_at,
-                self.settings.snooze_minutes,
-            )
             event_text = f"Reminded {_mention(recipient)} that a stakeholder update is due"
         else:
-            text, blocks = update_blocks.postmortem_nudge(
-                incident.reference, recipient, self.settings.postmortem_nudge_days
-            )
             event_text = f"Nudged {_mention(recipient)} to schedule the postmortem review"
-        return ReminderMessage(kind, recipient, text, blocks, event_text)
+        return ReminderMessage(reminder, event_text)
 
     def _post(self, incident: Incident, message: ReminderMessage) -> str:
         assert incident.channel_id is not None
         try:
-            return self.slack.post(incident.channel_id, message.text, message.blocks).ts
-        except SlackCallError as error:
+            return self.slack.remind(incident.channel_id, message.reminder)
+        except WorkspaceError as error:
             # The caller puts the claim back, so the next tick or job tries again.
             log.warning("reminder_post_failed", error=error.error)
             raise
@@ -283,7 +269,7 @@ class ReminderService:
     ) -> None:
         try:
             ts = self._post(incident, message)
-        except SlackCallError:
+        except WorkspaceError:
             with self.db.session() as session:
                 _unclaim(session, incident.id or 0, due_at, follow)
             raise
@@ -324,11 +310,16 @@ class ReminderService:
 
 @dataclass(frozen=True)
 class ReminderMessage:
-    kind: ReminderKind
-    recipient: str | None
-    text: str
-    blocks: list[dict[str, Any]]
+    reminder: Reminder
     event_text: str
+
+    @property
+    def kind(self) -> ReminderKind:
+        return self.reminder.kind
+
+    @property
+    def recipient(self) -> str | None:
+        return self.reminder.recipient
 
 
 def _unclaim(session: Session, incident_id: int, due_at: datetime, follow: datetime | None) -> None:

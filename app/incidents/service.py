@@ -22,6 +22,7 @@ from app.config import Settings
 from app.incidents import closing, effects, reminders
 from app.incidents import repository as repo
 from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
+from app.incidents.ports import Workspace, WorkspaceError
 from app.incidents.rules import (
     MAX_TITLE,
     Status,
@@ -30,11 +31,9 @@ from app.incidents.rules import (
     is_backwards,
     is_escalation,
 )
-from app.incidents.snapshot import IncidentSnapshot
+from app.incidents.snapshot import IncidentSnapshot, channel_ref
 from app.integrations import outbox
 from app.logging import bind_request, get_logger
-from app.slack.outbound import blocks
-from app.slack.outbound.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.idempotency import claim_request
 from app.store.models import Incident, StakeholderUpdate
@@ -78,7 +77,7 @@ class IncidentService:
         self,
         settings: Settings,
         db: Database,
-        slack: SlackGateway,
+        slack: Workspace,
         clock: Clock = utcnow,
         effects_ready: effects.EffectsReady = effects.no_notifier,
     ) -> None:
@@ -478,9 +477,9 @@ class IncidentService:
         """A reopened incident gets its channel back, or the reason Slack gave for not."""
         try:
             self.slack.unarchive(incident.channel_id or "")
-        except SlackCallError as error:
+        except WorkspaceError as error:
             log.warning("channel_not_unarchived", error=error.error)
-            return blocks.unarchive_refused(incident, error.error)
+            return _unarchive_refused(incident, error.error)
         with self.db.session() as session:
             stored = repo.get_incident(session, incident.id)
             stored.archived_at = None
@@ -491,7 +490,7 @@ class IncidentService:
                 closing.UNARCHIVED,
                 source="command",
                 actor_id=None,
-                text=f"Unarchived {blocks.channel_ref(incident.channel_id)} on reopening",
+                text=f"Unarchived {channel_ref(incident.channel_id)} on reopening",
                 occurred_at=now,
             )
         return ""
@@ -500,6 +499,15 @@ class IncidentService:
         """The announcement root and the newcomer's welcome show the latest update."""
         with self.db.session() as session:
             return update_line(repo.latest_update(session, incident_id))
+
+
+def _unarchive_refused(incident: IncidentSnapshot, error: str) -> str:
+    return (
+        f"{incident.reference} is reopened, but Slack did not let Firebreak unarchive "
+        f"{channel_ref(incident.channel_id)} ({error}; Slack does not let apps unarchive "
+        "channels). Anyone in the channel can unarchive it: open the archived channel and "
+        "choose *Unarchive* in its settings. Firebreak posts there again once it is back."
+    )
 
 
 def snapshot_of(

@@ -9,6 +9,11 @@ from app.incidents.rules import Status
 from app.store.models import Incident
 
 
+def channel_ref(channel_id: str | None) -> str:
+    """An incident channel in a Slack message or on the timeline."""
+    return f"<#{channel_id}>" if channel_id else "_channel pending_"
+
+
 @dataclass(frozen=True)
 class IncidentSnapshot:
     id: int

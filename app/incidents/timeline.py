@@ -18,9 +18,9 @@ from sqlmodel import Session, col
 
 from app.incidents import repository as repo
 from app.incidents.errors import InvalidInput, NotAllowed
+from app.incidents.ports import Workspace, WorkspaceError
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import get_logger
-from app.slack.outbound.gateway import SlackCallError, SlackGateway
 from app.store.database import Database
 from app.store.idempotency import claim_request
 from app.store.models import Incident, TimelineEvent
@@ -71,7 +71,7 @@ class Mark:
 
 class TimelineService:
     def __init__(
-        self, db: Database, slack: SlackGateway, clock: Callable[[], datetime] = utcnow
+        self, db: Database, slack: Workspace, clock: Callable[[], datetime] = utcnow
     ) -> None:
         self.db = db
         self.slack = slack
@@ -246,7 +246,7 @@ class TimelineService:
     def _is_bot(self, user_id: str) -> bool:
         try:
             return user_id == self.slack.bot_user_id()
-        except SlackCallError:
+        except WorkspaceError:
             return False
 
     def _existing(self, incident_id: int, kind: str, ts: str) -> TimelineEvent | None:
@@ -275,7 +275,7 @@ class TimelineService:
         """
         try:
             message = self.slack.message(mark.channel_id, mark.ts)
-        except SlackCallError as error:
+        except WorkspaceError as error:
             log.warning("marked_message_fetch_failed", error=error.error)
             message = None
         return message or dict(mark.fallback or {})
@@ -291,7 +291,7 @@ class TimelineService:
     def _permalink(self, channel_id: str, ts: str) -> str | None:
         try:
             return self.slack.permalink(channel_id, ts)
-        except SlackCallError as error:
+        except WorkspaceError as error:
             log.warning("permalink_failed", error=error.error)
             return None
 

@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from app.emulator import SlackEmulator
 from app.emulator.socket_mode import SocketModeError
-from app.incidents.provisioning import CARD_EVENT
+from app.slack.outbound.provisioning import CARD_EVENT
 from app.slack.outbound.update_blocks import UPDATE_CALLBACK
 from app.store.database import Database
 from app.store.models import Incident, RoleAssignment, TimelineEvent

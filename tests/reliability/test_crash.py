@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from app.emulator import SlackEmulator
-from app.incidents.provisioning import CARD_EVENT, STEPS
+from app.slack.outbound.provisioning import CARD_EVENT, STEPS
 from app.store.database import Database
 from app.store.models import Incident, TimelineEvent
 from tests.reliability.helpers import declaration

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.config import Settings
+from app.incidents.ports import ReminderKind
 from app.incidents.reminders import (
-    ReminderKind,
     cadence_minutes,
     due_after_reminder,
     due_after_severity_change,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.config import SeverityLevel
 from app.incidents.rules import MAX_TITLE, STATUS_ORDER
-from app.incidents.snapshot import IncidentSnapshot
+from app.incidents.snapshot import IncidentSnapshot, channel_ref
 
 if TYPE_CHECKING:
     from app.insight.figures import OverdueAction
@@ -80,10 +80,6 @@ def mrkdwn(text: str) -> dict[str, Any]:
 
 def user_ref(user_id: str | None) -> str:
     return f"<@{user_id}>" if user_id else "_unassigned_"
-
-
-def channel_ref(channel_id: str | None) -> str:
-    return f"<#{channel_id}>" if channel_id else "_channel pending_"
 
 
 def date_ref(moment: datetime, style: str = "{date_short_pretty} {time}") -> str:
@@ -466,15 +462,6 @@ def archiving_notice(incident: IncidentSnapshot) -> str:
         f":file_cabinet: Archiving this channel: {incident.reference} is closed. "
         + postmortem_whereabouts(incident)
         + f" To reopen, type `/incident reopen {incident.reference}` anywhere."
-    )
-
-
-def unarchive_refused(incident: IncidentSnapshot, error: str) -> str:
-    return (
-        f"{incident.reference} is reopened, but Slack did not let Firebreak unarchive "
-        f"{channel_ref(incident.channel_id)} ({error}; Slack does not let apps unarchive "
-        "channels). Anyone in the channel can unarchive it: open the archived channel and "
-        "choose *Unarchive* in its settings. Firebreak posts there again once it is back."
     )
 
 

@@ -26,6 +26,7 @@ from slack_sdk.http_retry.jitter import RandomJitter
 from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
+from app.incidents.ports import Person, WorkspaceError
 from app.logging import get_logger
 
 log = get_logger(__name__)
@@ -33,37 +34,14 @@ log = get_logger(__name__)
 Blocks = Sequence[dict[str, Any]]
 
 
-class SlackCallError(Exception):
+class SlackCallError(WorkspaceError):
     """Slack answered `ok: false` (or could not be reached at all: error `unavailable`)."""
-
-    def __init__(self, method: str, error: str, detail: str = "") -> None:
-        super().__init__(f"{method}: {error}" + (f" ({detail})" if detail else ""))
-        self.method = method
-        self.error = error
-
-    @property
-    def unavailable(self) -> bool:
-        return self.error == "unavailable"
 
 
 @dataclass(frozen=True)
 class PostedMessage:
     channel: str
     ts: str
-
-
-@dataclass(frozen=True)
-class SlackUser:
-    id: str
-    name: str
-    real_name: str
-    is_bot: bool
-    deleted: bool
-    tz: str | None = None
-
-    @property
-    def can_hold_role(self) -> bool:
-        return not self.is_bot and not self.deleted
 
 
 CallObserver = Callable[[str, str | None, float], None]
@@ -150,10 +128,10 @@ class SlackGateway:
             self._bot_user_id = str(self.auth_test()["user_id"])
         return self._bot_user_id
 
-    def user(self, user_id: str) -> SlackUser:
+    def user(self, user_id: str) -> Person:
         with self._calling("users.info"):
             data = self.client.users_info(user=user_id)["user"]
-        return SlackUser(
+        return Person(
             id=data["id"],
             name=data.get("name", ""),
             real_name=data.get("real_name") or data.get("profile", {}).get("real_name", ""),
