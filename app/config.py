@@ -41,6 +41,9 @@ class SeverityLevel(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,20}$")
     description: str = Field(max_length=150)
     update_minutes: int = Field(ge=0, le=24 * 60)
+    # An escalation to a major severity is broadcast to the announcement channel. When no
+    # level says, the two most severe are major.
+    major: bool | None = None
 
 
 class AutoDeclareRule(BaseModel):
@@ -82,12 +85,16 @@ MAX_ROLES = 20
 
 DEFAULT_SEVERITIES = [
     SeverityLevel(
-        name="SEV1", description="Critical: customers cannot use the product", update_minutes=15
+        name="SEV1",
+        description="Critical: customers cannot use the product",
+        update_minutes=15,
+        major=True,
     ),
     SeverityLevel(
         name="SEV2",
         description="Major: a core feature is down or badly degraded",
         update_minutes=30,
+        major=True,
     ),
     SeverityLevel(
         name="SEV3", description="Minor: partial degradation with a workaround", update_minutes=60
@@ -166,6 +173,9 @@ class Settings(BaseSettings):
     severities: Annotated[list[SeverityLevel], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_SEVERITIES)
     )
+    # `/incident declare <title>` and alerts without a severity use this one; unset, the
+    # third most severe (or the least severe of fewer).
+    default_severity: str = ""
     roles: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["commander", "comms", "scribe"]
     )
@@ -345,7 +355,11 @@ class Settings(BaseSettings):
             raise ValueError("at least one severity is needed")
         if len(set(names)) != len(names):
             raise ValueError("severity names must be unique")
-        return levels
+        if all(level.major is None for level in levels):
+            return [
+                level.model_copy(update={"major": index < 2}) for index, level in enumerate(levels)
+            ]
+        return [level.model_copy(update={"major": bool(level.major)}) for level in levels]
 
     @field_validator("database_url")
     @classmethod
@@ -378,6 +392,21 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _resolve_default_severity(self) -> Settings:
+        if not self.default_severity:
+            names = self.severity_names
+            self.default_severity = names[min(2, len(names) - 1)]
+            return self
+        try:
+            self.default_severity = self.severity(self.default_severity).name
+        except KeyError:
+            names_text = ", ".join(self.severity_names)
+            raise ValueError(
+                f"FIREBREAK_DEFAULT_SEVERITY is {self.default_severity!r}; use one of {names_text}"
+            ) from None
+        return self
+
+    @model_validator(mode="after")
     def _check_rule_severities(self) -> Settings:
         for rule in self.auto_declare:
             try:
@@ -400,6 +429,12 @@ class Settings(BaseSettings):
             if level.name.upper() == name.upper():
                 return level
         raise KeyError(name)
+
+    def is_major(self, severity: str) -> bool:
+        try:
+            return bool(self.severity(severity).major)
+        except KeyError:
+            return False
 
     @property
     def work_slots(self) -> int:

@@ -11,7 +11,7 @@ from app.config import Settings
 from app.incidents.reminders import Clock
 from app.maintenance import Maintenance
 from app.metrics import Metrics
-from app.scheduler import ReminderScheduler
+from app.scheduler import ReminderJobs, ReminderScheduler
 from app.services import Services
 from app.slack.inbound.bolt_app import create_bolt_app
 from app.slack.inbound.executor import ListenerExecutor
@@ -96,6 +96,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
         settings.listener_threads, settings.work_slots, settings.listener_queue
     )
     metrics.watch_listeners(executor)
+    jobs = ReminderJobs(db.engine)
     services = Services(
         settings=settings,
         db=db,
@@ -103,16 +104,14 @@ def build_runtime(settings: Settings, *, migrate: bool = True, clock: Clock = ut
         metrics=metrics,
         clock=clock,
         run_later=executor.submit,
+        schedule=jobs,
     )
     metrics.watch_open_incidents(services.incidents.open_counts)
     metrics.watch_pending_effects(services.notifier.pending_count)
     metrics.watch_pending_calls(services.integrations.pending_count)
     scheduler = ReminderScheduler(
-        services.reminders, db.engine, clock=clock, closing=services.closing
+        jobs, services.reminders, db.engine, clock=clock, closing=services.closing
     )
-    services.incidents.schedule = scheduler
-    services.reminders.sink = scheduler
-    services.updates.sink = scheduler
     identity = BotIdentity(token, settings.slack_api_url)
     identity.start()
     bolt = create_bolt_app(settings, services, client, executor, identity)

@@ -8,7 +8,7 @@ from app.alerts.service import AlertService
 from app.config import Settings
 from app.incidents.actions import ActionItemService
 from app.incidents.closing import ClosingService
-from app.incidents.reminders import Clock, ReminderService
+from app.incidents.reminders import Clock, NoSchedule, ReminderSchedule, ReminderService
 from app.incidents.service import IncidentService
 from app.incidents.timeline import TimelineService
 from app.incidents.updates import UpdateService
@@ -33,6 +33,8 @@ class Services:
     # Where the notifier carries out Slack effects after a commit: the listener pool in a
     # running app, the caller's own thread in the CLI and the demo.
     run_later: Submit = run_now
+    # Where reminder times go when they move: the scheduler's job store in a running app.
+    schedule: ReminderSchedule = field(default_factory=NoSchedule)
     notifier: Notifier = field(init=False)
     workspace: SlackWorkspace = field(init=False)
     incidents: IncidentService = field(init=False)
@@ -49,7 +51,12 @@ class Services:
         self.notifier = Notifier(self.settings, self.db, self.slack, self.metrics, self.run_later)
         self.workspace = SlackWorkspace(self.slack, self.settings)
         self.incidents = IncidentService(
-            self.settings, self.db, self.workspace, self.clock, effects_ready=self.after_commit
+            self.settings,
+            self.db,
+            self.workspace,
+            self.clock,
+            effects_ready=self.after_commit,
+            schedule=self.schedule,
         )
         self.provisioner = Provisioner(
             self.settings, self.db, self.slack, effects_ready=self.after_commit
@@ -74,11 +81,12 @@ class Services:
             self.db,
             self.workspace,
             self.clock,
+            schedule=self.schedule,
             on_update_reminder=self.metrics.reminders_sent.inc,
         )
         self.closing = ClosingService(self.settings, self.db, self.workspace, self.clock)
         self.updates = UpdateService(
-            self.settings, self.db, self.incidents, self.clock, self.incidents.schedule
+            self.settings, self.db, self.incidents, self.clock, self.schedule
         )
         self.alerts = AlertService(
             self.settings, self.db, self.slack, self.incidents, self.provisioner, self.clock

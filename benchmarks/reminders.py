@@ -36,7 +36,7 @@ from app.config import LogFormat, Settings
 from app.emulator import SlackEmulator
 from app.incidents.reminders import ReminderService
 from app.logging import configure_logging
-from app.scheduler import ReminderScheduler
+from app.scheduler import ReminderJobs, ReminderScheduler
 from app.scheduler.leader import LeaderElection
 from app.slack.outbound.gateway import SlackGateway, create_web_client
 from app.slack.outbound.workspace import SlackWorkspace
@@ -188,11 +188,9 @@ def run(size: int, kind: str, latency: float, rate: float, workers: int, idle: f
         db.migrate()
         incident_of = _seed(db, emulator, size)
         slack = SlackGateway(create_web_client(emulator.bot_token, emulator.api_url))
-        reminders = ReminderService(settings, db, SlackWorkspace(slack, settings))
-        scheduler = ReminderScheduler(
-            reminders, db.engine, workers=1 if kind == "sqlite" else workers
-        )
-        reminders.sink = scheduler
+        jobs = ReminderJobs(db.engine, workers=1 if kind == "sqlite" else workers)
+        reminders = ReminderService(settings, db, SlackWorkspace(slack, settings), schedule=jobs)
+        scheduler = ReminderScheduler(jobs, reminders, db.engine)
         emulator.ask("latency", latency)
         # Another "replica" leads while the jobs are written, as when the incidents were
         # declared over time; then it steps down and this scheduler takes over.
@@ -233,7 +231,7 @@ def _measure(
         )
     started = time.perf_counter()
     for incident_id, when in due.items():
-        scheduler.schedule(incident_id, when)
+        scheduler.jobs.schedule(incident_id, when)
     schedule_s = time.perf_counter() - started
     other_leader.release()
     if datetime.now(UTC) > first_due:

@@ -85,11 +85,11 @@ class GroupView:
         return len(self.alerts) - self.firing
 
 
-def map_severity(alert_severity: str | None, levels: Sequence[SeverityLevel]) -> str:
-    """The incident severity an alert's severity label suggests (default: the middle)."""
+def map_severity(alert_severity: str | None, levels: Sequence[SeverityLevel], default: str) -> str:
+    """The incident severity an alert's severity label suggests (else the default)."""
     rank = SEVERITY_RANK.get((alert_severity or "").strip().lower())
     if rank is None:
-        rank = min(2, len(levels) - 1)
+        return default
     return levels[min(rank, len(levels) - 1)].name
 
 
@@ -204,16 +204,15 @@ def _button(action_id: str, text: str, group_id: int, style: str | None = None) 
 def declare_modal(
     view: GroupView,
     levels: Sequence[SeverityLevel],
+    default_severity: str,
     services: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The declare modal, prefilled from the alert group; its submission links the group."""
-    modal = blocks.declare_modal(levels, private_metadata=str(view.id), title=view.title)
+    severity = map_severity(view.severity, levels, default_severity)
+    modal = blocks.declare_modal(levels, severity, str(view.id), view.title)
     modal["callback_id"] = DECLARE_CALLBACK
     # The alerts' start is when the problem was detected; this form does not ask for more.
     modal["blocks"] = [b for b in modal["blocks"] if b.get("block_id") != "impact_started"]
-    severity = map_severity(view.severity, levels)
-    select = modal["blocks"][1]["element"]
-    select["initial_option"] = next(o for o in select["options"] if o["value"] == severity)
     modal["blocks"][2]["element"]["initial_value"] = summary_text(view)
     if services:
         modal["blocks"].insert(2, service_select(services, view.service))

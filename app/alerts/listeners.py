@@ -105,7 +105,10 @@ def register(app: App, services: Services) -> None:
             view, _, _ = alerts.view(group_id)
             catalog = services.settings.catalog
             modal = alert_blocks.declare_modal(
-                view, services.settings.severities, catalog.names if catalog else []
+                view,
+                services.settings.severities,
+                services.settings.default_severity,
+                catalog.names if catalog else [],
             )
             services.slack.open_view(body["trigger_id"], modal)
 

@@ -110,13 +110,15 @@ def reminder_recipient(roles: dict[str, str], kind: ReminderKind) -> str | None:
 # --- scheduling hook ---------------------------------------------------------------------
 
 
-class ScheduleSink(Protocol):
+class ReminderSchedule(Protocol):
     """Told after a commit that an incident's next reminder moved (None: no reminder)."""
 
     def schedule(self, incident_id: int, due: datetime | None) -> None: ...
 
 
 class NoSchedule:
+    """For tools that run without a scheduler: the maintenance sweep finds what is due."""
+
     def schedule(self, incident_id: int, due: datetime | None) -> None:
         return None
 
@@ -156,14 +158,14 @@ class ReminderService:
         db: Database,
         slack: Workspace,
         clock: Clock = utcnow,
-        sink: ScheduleSink | None = None,
+        schedule: ReminderSchedule | None = None,
         on_update_reminder: Callable[[], object] = lambda: None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.slack = slack
         self.clock = clock
-        self.sink: ScheduleSink = sink or NoSchedule()
+        self.schedule: ReminderSchedule = schedule or NoSchedule()
         self.on_update_reminder = on_update_reminder
 
     def due(self, now: datetime, limit: int = 5000) -> Sequence[int]:
@@ -227,7 +229,7 @@ class ReminderService:
                     message = None
         if message is not None:
             self._send_after_claim(incident, message, now, due_at, follow)
-        self.sink.schedule(incident_id, follow)
+        self.schedule.schedule(incident_id, follow)
         return Fired(incident_id, kind or ReminderKind.UPDATE, due_at, now)
 
     def _follow_up(

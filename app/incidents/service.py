@@ -80,13 +80,14 @@ class IncidentService:
         slack: Workspace,
         clock: Clock = utcnow,
         effects_ready: effects.EffectsReady = effects.no_notifier,
+        schedule: reminders.ReminderSchedule | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.slack = slack
         self.clock = clock
         self.effects_ready = effects_ready
-        self.schedule: reminders.ScheduleSink = reminders.NoSchedule()
+        self.schedule: reminders.ReminderSchedule = schedule or reminders.NoSchedule()
         self._members = RecentMembers(settings.membership_cache_seconds)
 
     # --- reading ------------------------------------------------------------------------
@@ -360,7 +361,7 @@ class IncidentService:
                     stored.last_update_at or stored.declared_at, self._cadence(severity), now
                 )
                 reminders.set_due(session, incident_id, due)
-            if is_escalation(old, severity, names) and self._is_major(severity):
+            if is_escalation(old, severity, names) and self.settings.is_major(severity):
                 effects.tell_stakeholders(
                     session, incident_id, effects.Notice.ESCALATED, actor, broadcast=True
                 )
@@ -453,10 +454,6 @@ class IncidentService:
         return summary
 
     # --- telling Slack ------------------------------------------------------------------
-
-    def _is_major(self, severity: str) -> bool:
-        names = [name.upper() for name in self.settings.severity_names]
-        return severity.upper() in names[:2]
 
     def _announce_change(
         self, session: Session, stored: Incident, summary: str

@@ -16,7 +16,7 @@ from app.incidents import repository as repo
 from app.incidents.errors import InvalidInput
 from app.incidents.reminders import (
     Clock,
-    ScheduleSink,
+    ReminderSchedule,
     cadence_minutes,
     due_after_update,
     next_due,
@@ -71,13 +71,13 @@ class UpdateService:
         db: Database,
         incidents: IncidentService,
         clock: Clock,
-        sink: ScheduleSink,
+        schedule: ReminderSchedule,
     ) -> None:
         self.settings = settings
         self.db = db
         self.incidents = incidents
         self.clock = clock
-        self.sink = sink
+        self.schedule = schedule
 
     def modal_defaults(self, incident_id: int, user_id: str) -> tuple[IncidentSnapshot, int]:
         """The incident and its cadence in minutes, for a member opening the update form."""
@@ -145,7 +145,7 @@ class UpdateService:
             # The card's "last update" line and the announcement root's latest status.
             effects.redraw(session, request.incident_id)
             snapshot = snapshot_of(session, stored)
-        self.sink.schedule(request.incident_id, due)
+        self.schedule.schedule(request.incident_id, due)
         bind_request(incident=snapshot.reference)
         log.info("stakeholder_update_recorded", next_minutes=minutes)
         self.incidents.effects_ready(request.incident_id)
@@ -185,6 +185,6 @@ class UpdateService:
                 incident_id,
                 f"<@{user_id}> snoozed the {stored.reference} update reminder for {minutes} min.",
             )
-        self.sink.schedule(incident_id, due)
+        self.schedule.schedule(incident_id, due)
         self.incidents.effects_ready(incident_id)
         return f"Snoozed for {minutes} min."

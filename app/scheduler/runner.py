@@ -76,39 +76,70 @@ class _Scheduler(BackgroundScheduler):  # type: ignore[misc]  # apscheduler is u
             super().remove_job(job_id, jobstore)
 
 
-class ReminderScheduler:
-    def __init__(
-        self,
-        reminders: ReminderService,
-        engine: Engine,
-        *,
-        clock: Callable[[], datetime] | None = None,
-        sweep_seconds: float = 2.0,
-        election_seconds: float = 2.0,
-        workers: int | None = None,
-        closing: ClosingService | None = None,
-    ) -> None:
-        self.reminders = reminders
-        self.closing = closing
-        self.engine = engine
-        self.clock = clock or reminders.clock
-        self.sweep_seconds = sweep_seconds
-        self.election_seconds = election_seconds
+class ReminderJobs:
+    """The reminder jobs in the database job store: any replica writes them (this is the
+    use cases' `ReminderSchedule`), only the leader's `ReminderScheduler` runs them."""
+
+    def __init__(self, engine: Engine, *, workers: int | None = None) -> None:
         single_writer = engine.dialect.name == "sqlite"
         self.workers = workers or (1 if single_writer else 8)
-        self.election = LeaderElection(engine)
         self.scheduler = _Scheduler(
             jobstores={"default": create_job_store(engine), "local": MemoryJobStore()},
             executors={"default": JobExecutor(self.workers)},
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
             timezone=UTC,
         )
+        self.started = False
+
+    def schedule(self, incident_id: int, due: datetime | None) -> None:
+        """Place, move or drop the incident's job; the sweep covers any failure here."""
+        if not self.started:
+            return
+        job_id = reminder_job_id(incident_id)
+        try:
+            if due is None:
+                self.scheduler.remove_job(job_id, jobstore="default")
+            else:
+                self.scheduler.add_job(
+                    fire_reminder,
+                    "date",
+                    run_date=due,
+                    args=[incident_id],
+                    id=job_id,
+                    jobstore="default",
+                    replace_existing=True,
+                )
+        except SQLAlchemyError as error:
+            log.warning("reminder_job_not_stored", incident_id=incident_id, error=str(error))
+
+
+class ReminderScheduler:
+    def __init__(
+        self,
+        jobs: ReminderJobs,
+        reminders: ReminderService,
+        engine: Engine,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        sweep_seconds: float = 2.0,
+        election_seconds: float = 2.0,
+        closing: ClosingService | None = None,
+    ) -> None:
+        self.jobs = jobs
+        self.reminders = reminders
+        self.closing = closing
+        self.engine = engine
+        self.clock = clock or reminders.clock
+        self.sweep_seconds = sweep_seconds
+        self.election_seconds = election_seconds
+        self.workers = jobs.workers
+        self.election = LeaderElection(engine)
+        self.scheduler = jobs.scheduler
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="reminder")
         self._stop = threading.Event()
         self._sweeping = threading.Lock()
         self._thread: threading.Thread | None = None
         self._leading = False
-        self._started = False
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -119,13 +150,13 @@ class ReminderScheduler:
     def start(self) -> None:
         """Start following; take the lead as soon as the election allows."""
         self.scheduler.start(paused=True)
-        self._started = True
+        self.jobs.started = True
         _active.append(self)
         self._thread = threading.Thread(target=self._elect, name="scheduler-election", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        if not self._started:
+        if not self.jobs.started:
             self._pool.shutdown(wait=True)
             return
         self._stop.set()
@@ -136,7 +167,7 @@ class ReminderScheduler:
         self.election.release()
         if self in _active:
             _active.remove(self)
-        self._started = False
+        self.jobs.started = False
         self._leading = False
         log.info("scheduler_stopped")
 
@@ -169,29 +200,6 @@ class ReminderScheduler:
         self.scheduler.pause()
         self.scheduler.remove_job(SWEEP_JOB_ID, jobstore="local")
         log.warning("scheduler_lost_leadership")
-
-    # --- scheduling (any replica) -------------------------------------------------------
-
-    def schedule(self, incident_id: int, due: datetime | None) -> None:
-        """Place, move or drop the incident's job; the sweep covers any failure here."""
-        if not self._started:
-            return
-        job_id = reminder_job_id(incident_id)
-        try:
-            if due is None:
-                self.scheduler.remove_job(job_id, jobstore="default")
-            else:
-                self.scheduler.add_job(
-                    fire_reminder,
-                    "date",
-                    run_date=due,
-                    args=[incident_id],
-                    id=job_id,
-                    jobstore="default",
-                    replace_existing=True,
-                )
-        except SQLAlchemyError as error:
-            log.warning("reminder_job_not_stored", incident_id=incident_id, error=str(error))
 
     # --- running due work ---------------------------------------------------------------
 

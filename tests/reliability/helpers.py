@@ -30,7 +30,7 @@ def declare_values(title: str, severity: str = "SEV2", private: bool = False) ->
 
 
 def declare_view() -> dict[str, Any]:
-    view = blocks.declare_modal(DEFAULT_SEVERITIES)
+    view = blocks.declare_modal(DEFAULT_SEVERITIES, "SEV3")
     return {**view, "id": f"V{time.monotonic_ns()}", "hash": "h1"}
 
 

@@ -82,7 +82,7 @@ def test_catalog_facts_mention_owners_and_link_the_runbook() -> None:
 
 
 def test_declare_modal_is_prefilled_from_the_group() -> None:
-    modal = alert_blocks.declare_modal(view(), DEFAULT_SEVERITIES, ["billing", "checkout"])
+    modal = alert_blocks.declare_modal(view(), DEFAULT_SEVERITIES, "SEV3", ["billing", "checkout"])
     assert modal["callback_id"] == alert_blocks.DECLARE_CALLBACK
     assert modal["private_metadata"] == "7"
     assert modal["blocks"][1]["element"]["initial_option"]["value"] == "SEV1"

@@ -75,7 +75,7 @@ def test_generic_webhook_defaults_and_grouping() -> None:
     [("critical", "SEV1"), ("High", "SEV2"), ("warning", "SEV3"), ("info", "SEV4"), (None, "SEV3")],
 )
 def test_alert_severity_maps_to_an_incident_severity(label: str | None, expected: str) -> None:
-    assert alert_blocks.map_severity(label, DEFAULT_SEVERITIES) == expected
+    assert alert_blocks.map_severity(label, DEFAULT_SEVERITIES, "SEV3") == expected
 
 
 def test_auto_declare_rules_parse_and_check_severities() -> None:

@@ -144,3 +144,44 @@ def test_timezone_must_be_a_known_zone(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv("FIREBREAK_TIMEZONE", "Mars/Olympus")
     with pytest.raises(ConfigError, match="FIREBREAK_TIMEZONE is invalid"):
         load_settings()
+
+
+def test_default_and_major_severities_are_named_settings() -> None:
+    settings = Settings(_env_file=None)
+    assert settings.default_severity == "SEV3"
+    assert [level.name for level in settings.severities if settings.is_major(level.name)] == [
+        "SEV1",
+        "SEV2",
+    ]
+    levels = (
+        '[{"name": "P1", "description": "All down", "update_minutes": 15},'
+        ' {"name": "P2", "description": "Some down", "update_minutes": 30, "major": true},'
+        ' {"name": "P3", "description": "Slow", "update_minutes": 0}]'
+    )
+    custom = Settings(_env_file=None, severities=levels, default_severity="p2")
+    assert custom.default_severity == "P2"
+    assert [custom.is_major(name) for name in ("P1", "P2", "P3", "P9")] == [
+        False,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_unmarked_custom_severities_make_the_two_most_severe_major() -> None:
+    levels = (
+        '[{"name": "P1", "description": "Down", "update_minutes": 15},'
+        ' {"name": "P2", "description": "Slow", "update_minutes": 0}]'
+    )
+    settings = Settings(_env_file=None, severities=levels)
+    assert (settings.is_major("P1"), settings.is_major("P2")) == (True, True)
+    assert settings.default_severity == "P2"
+
+
+def test_an_unknown_default_severity_names_the_choices(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _clean_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("FIREBREAK_DEFAULT_SEVERITY", "SEV9")
+    with pytest.raises(ConfigError, match="SEV1, SEV2, SEV3, SEV4"):
+        load_settings()

@@ -103,10 +103,13 @@ def _option(value: str, text: str, description: str | None = None) -> dict[str, 
 
 
 def declare_modal(
-    severities: Sequence[SeverityLevel], private_metadata: str = "", title: str = ""
+    severities: Sequence[SeverityLevel],
+    default_severity: str,
+    private_metadata: str = "",
+    title: str = "",
 ) -> dict[str, Any]:
     severity_options = [_option(s.name, s.name, s.description) for s in severities]
-    default = severity_options[min(2, len(severity_options) - 1)]
+    default = next(o for o in severity_options if o["value"] == default_severity)
     title_input: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": "value",

@@ -23,13 +23,11 @@ def show_help(context: CommandContext) -> None:
 @subcommand("declare", "declare <title>", "declare at once with the default severity")
 def declare(context: CommandContext) -> None:
     services = context.services
-    names = services.settings.severity_names
-    default_severity = names[min(2, len(names) - 1)]
     declaration = Declaration(
         team_id=context.team_id,
         user_id=context.user_id,
         title=context.args,
-        severity=default_severity,
+        severity=services.settings.default_severity,
         source="command",
         request_key=f"command:{context.trigger_id}",
     )

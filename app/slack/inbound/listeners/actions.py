@@ -126,7 +126,9 @@ def register(app: App, services: Services) -> None:
     @app.action(blocks.DECLARE_BUTTON)
     def declare_pressed(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        view = blocks.declare_modal(services.settings.severities)
+        view = blocks.declare_modal(
+            services.settings.severities, services.settings.default_severity
+        )
         try:
             services.slack.open_view(body["trigger_id"], view)
         except SlackCallError as error:

@@ -66,7 +66,9 @@ def open_declare_modal(
     services: Services, trigger_id: str, command: dict[str, Any], respond: Respond
 ) -> None:
     metadata = command.get("response_url", "")
-    view = blocks.declare_modal(services.settings.severities, private_metadata=metadata)
+    view = blocks.declare_modal(
+        services.settings.severities, services.settings.default_severity, metadata
+    )
     try:
         services.slack.open_view(trigger_id, view)
     except SlackCallError as error:

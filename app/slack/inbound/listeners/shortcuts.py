@@ -25,7 +25,9 @@ def register(app: App, services: Services) -> None:
     def declare_shortcut(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         user = body["user"]["id"]
-        view = blocks.declare_modal(services.settings.severities)
+        view = blocks.declare_modal(
+            services.settings.severities, services.settings.default_severity
+        )
         try:
             services.slack.open_view(body["trigger_id"], view)
         except SlackCallError as error:
