@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.incidents.ports import WorkspaceError
 from app.logging import get_logger
 from app.services import Services
-from app.slack.outbound.gateway import SlackCallError
 from app.slack.outbound.reconcile import Reconciler
 from app.store.idempotency import RequestLedger
 
@@ -27,7 +27,9 @@ class Maintenance:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.ledger = RequestLedger(services.db)
-        self.reconciler = Reconciler(services)
+        self.reconciler = Reconciler(
+            services.settings, services.db, services.slack, services.metrics, services.notifier.kick
+        )
         settings = services.settings
         self.tick = min(settings.effects_interval_seconds, settings.resume_interval_seconds)
         self._jobs: list[tuple[float, Callable[[], None]]] = [
@@ -67,7 +69,7 @@ class Maintenance:
     def _guarded(self, job: Callable[[], None]) -> None:
         try:
             job()
-        except (SQLAlchemyError, SlackCallError) as error:
+        except (SQLAlchemyError, WorkspaceError) as error:
             log.warning("maintenance_failed", job=job.__name__, error=type(error).__name__)
         except Exception:
             log.exception("maintenance_crashed", job=job.__name__)

@@ -29,11 +29,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.incidents.closing import ClosingService
+from app.incidents.ports import WorkspaceError
 from app.incidents.reminders import Fired, ReminderService
 from app.logging import get_logger
 from app.scheduler.jobstore import create_job_store, reminder_job_id
 from app.scheduler.leader import LeaderElection
-from app.slack.outbound.gateway import SlackCallError
 
 log = get_logger(__name__)
 
@@ -206,7 +206,7 @@ class ReminderScheduler:
     def fire(self, incident_id: int, now: datetime | None = None) -> Fired | None:
         try:
             return self.reminders.fire(incident_id, now or self.clock())
-        except (SlackCallError, SQLAlchemyError) as error:
+        except (WorkspaceError, SQLAlchemyError) as error:
             # The claim was rolled back or put back; the next sweep retries.
             log.warning("reminder_not_sent", incident_id=incident_id, error=str(error))
             return None

@@ -290,7 +290,10 @@ def test_reconcile_redraws_a_card_that_differs_from_the_database(
     assert incident.channel_id and incident.card_ts
     bot = emulator.bot_user_id
     emulator.edit_message(incident.channel_id, incident.card_ts, "stale card", user_id=bot)
-    reconciler = Reconciler(runtime.services)
+    services = runtime.services
+    reconciler = Reconciler(
+        services.settings, services.db, services.slack, services.metrics, services.notifier.kick
+    )
     assert reconciler.run() == 1
     runtime.wait_idle()
     wait_for(lambda: card_text(emulator, incident) != "stale card")

@@ -12,14 +12,16 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlmodel import SQLModel, col
 
+from app.config import Settings
 from app.incidents import effects
-from app.incidents.effects import Kind
+from app.incidents.effects import EffectsReady, Kind
 from app.incidents.service import snapshot_of
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import get_logger
-from app.services import Services
+from app.metrics import Metrics
 from app.slack.outbound import blocks
-from app.slack.outbound.gateway import SlackCallError
+from app.slack.outbound.gateway import SlackCallError, SlackGateway
+from app.store.database import Database
 from app.store.models import Incident, SlackEffect
 from app.store.types import utcnow
 
@@ -31,8 +33,19 @@ RECENTLY_CLOSED = timedelta(hours=24)
 
 
 class Reconciler:
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        slack: SlackGateway,
+        metrics: Metrics,
+        kick: EffectsReady,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.slack = slack
+        self.metrics = metrics
+        self.kick = kick
 
     def run(self) -> int:
         """Check each live incident; returns how many surfaces were queued for a redraw."""
@@ -50,7 +63,7 @@ class Reconciler:
 
     def _live_incidents(self) -> list[tuple[IncidentSnapshot, str | None]]:
         since = utcnow() - RECENTLY_CLOSED
-        with self.services.db.session() as session:
+        with self.db.session() as session:
             busy = select(_EFFECTS.c.incident_id).where(_EFFECTS.c.done_at.is_(None))
             incidents = (
                 session.execute(
@@ -65,11 +78,11 @@ class Reconciler:
                 .scalars()
                 .all()
             )
-            catalog = self.services.settings.catalog
+            catalog = self.settings.catalog
             return [(snapshot_of(session, i, catalog), i.card_ts) for i in incidents]
 
     def _stale_surfaces(self, incident: IncidentSnapshot, card_ts: str | None) -> list[Kind]:
-        slack = self.services.slack
+        slack = self.slack
         stale: list[Kind] = []
         if incident.channel_id and card_ts:
             card = slack.message(incident.channel_id, card_ts)
@@ -89,7 +102,7 @@ class Reconciler:
             "slack_out_of_date", incident=incident.reference, surfaces=[s.value for s in stale]
         )
         for surface in stale:
-            self.services.metrics.reconcile_repairs.labels(surface.value).inc()
-        with self.services.db.session() as session:
+            self.metrics.reconcile_repairs.labels(surface.value).inc()
+        with self.db.session() as session:
             effects.redraw(session, incident.id, stale)
-        self.services.notifier.kick(incident.id)
+        self.kick(incident.id)
