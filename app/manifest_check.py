@@ -21,7 +21,7 @@ from app.emulator.methods import METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "manifest.yml"
-GATEWAY = ROOT / "app" / "slack" / "gateway.py"
+GATEWAY = ROOT / "app" / "slack" / "outbound" / "gateway.py"
 DEFAULT_SCHEMA_DIR = ROOT.parent / "shared" / "reference" / "slack"
 
 # The bot scope each subscribed event needs (Slack's event reference pages).
