@@ -302,6 +302,7 @@ def _write(session: Session, team_id: str, document: _Document, now: datetime) -
                 created_at=must(item["created_at"]),
                 done_by=_id(item["done_by"]),
                 done_at=when(item["done_at"]),
+                jira_issue_key=item["jira_issue"],
             )
         )
         session.flush()

@@ -63,6 +63,9 @@ def exports(tmp_path: Path) -> list[Path]:
         ).scalar_one()
         born_of_an_alert.detected_at = born_of_an_alert.declared_at - timedelta(minutes=9)
         born_of_an_alert.acknowledged_at = born_of_an_alert.declared_at - timedelta(minutes=4)
+        filed = session.execute(select(ActionItem).order_by(col(ActionItem.id))).scalars().first()
+        assert filed is not None
+        filed.jira_issue_key = "OPS-42"
         ids = (
             session.execute(select(col(Incident.id)).order_by(col(Incident.number))).scalars().all()
         )
@@ -113,6 +116,8 @@ def test_export_import_export_gives_the_same_documents(
         assert export(target, incident.id) == path.read_text(encoding="utf-8")
     assert any(json.loads(p.read_text())["action_items"] for p in exports)
     assert any("detected_at" in json.loads(p.read_text())["incident"] for p in exports)
+    filed = [i for p in exports for i in json.loads(p.read_text())["action_items"]]
+    assert [i["jira_issue"] for i in filed if i["jira_issue"]] == ["OPS-42"]
 
 
 def test_importing_twice_changes_nothing_and_makes_no_slack_work(
