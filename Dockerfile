@@ -33,6 +33,7 @@ RUN pip install --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY migrations/ migrations/
 COPY app/ app/
+COPY emulator/ emulator/
 
 
 FROM base AS demo
@@ -45,7 +46,7 @@ CMD ["demo"]
 FROM base AS runtime
 # Tests and benchmarks never enter the build context (.dockerignore); the Slack emulator
 # and what only it serves (the demo, the manifest check) stay out of the runtime image.
-RUN rm -rf app/emulator app/demo.py app/manifest_check.py \
+RUN rm -rf emulator app/demo.py app/manifest_check.py \
     && pip install --no-deps . \
     && rm -rf /src
 USER firebreak

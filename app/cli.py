@@ -150,7 +150,7 @@ def _demo(_settings: Settings, args: argparse.Namespace) -> int:
     try:
         from app.demo import run_demo
     except ModuleNotFoundError as missing:
-        if missing.name not in ("app.demo", "app.emulator"):
+        if missing.name not in ("app.demo", "emulator"):
             raise
         # The runtime container image leaves the emulator out.
         print(

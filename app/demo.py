@@ -27,14 +27,14 @@ from typing import Any, TextIO
 from urllib.parse import urlencode
 
 from app.config import Settings
-from app.emulator import SlackEmulator
-from app.emulator.signing import signed_headers
 from app.export.delivery import slack_people, write_export
 from app.incidents import repository as repo
 from app.logging import configure_logging
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
 from app.slack.outbound.update_blocks import UPDATE_CALLBACK
+from emulator import SlackEmulator
+from emulator.signing import signed_headers
 
 INCIDENT_TITLE = "Checkout fails for EU users"
 _FORM = "application/x-www-form-urlencoded"

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from app.emulator.methods import METHODS
+from emulator.methods import METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "manifest.yml"

@@ -29,8 +29,6 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from app.emulator import SlackEmulator
-from app.emulator.signing import signed_headers
 from benchmarks.harness import (
     FORM,
     SIGNING_SECRET,
@@ -39,7 +37,8 @@ from benchmarks.harness import (
     print_parameters,
     print_table,
 )
-from tests.support import payloads
+from emulator import SlackEmulator, payloads
+from emulator.signing import signed_headers
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,8 +15,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from app.emulator import SlackEmulator
 from benchmarks.harness import common_arguments, database, print_parameters, print_table
+from emulator import SlackEmulator
 from tests.conftest import granted_scopes
 from tests.reliability.chaos import run_chaos
 

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlmodel import col
 
-from app.emulator import Call
 from app.store.models import Incident
 from benchmarks.harness import (
     Firebreak,
@@ -27,6 +26,7 @@ from benchmarks.harness import (
     print_table,
     summary_ms,
 )
+from emulator import Call
 
 
 def declare_at_once(app: Firebreak, titles: Sequence[str]) -> dict[str, Timed]:

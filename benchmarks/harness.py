@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from app.emulator import SlackEmulator
-from app.emulator.signing import signed_headers
 from app.store.database import Database
-from tests.support import payloads
+from emulator import SlackEmulator, payloads
+from emulator.signing import signed_headers
 from tests.support.databases import scratch_postgres, scratch_sqlite
 
 SIGNING_SECRET = "benchmark-signing-secret-0123456789"

@@ -16,11 +16,11 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from app.emulator import METHODS, Call
-from app.emulator.server import RATE_WINDOW_SECONDS
 from app.store.models import Incident
 from benchmarks.declaration import declare_at_once
 from benchmarks.harness import common_arguments, firebreak, print_parameters, print_table
+from emulator import METHODS, Call
+from emulator.server import RATE_WINDOW_SECONDS
 
 
 def limit_key(call: Call) -> str:

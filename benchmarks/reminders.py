@@ -33,7 +33,6 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
 from app.config import LogFormat, Settings
-from app.emulator import SlackEmulator
 from app.incidents.reminders import ReminderService
 from app.logging import configure_logging
 from app.scheduler import ReminderJobs, ReminderScheduler
@@ -42,6 +41,7 @@ from app.slack.outbound.gateway import SlackGateway, create_web_client
 from app.slack.outbound.workspace import SlackWorkspace
 from app.store.database import Database
 from app.store.models import Incident, ReminderState
+from emulator import SlackEmulator
 from tests.support.databases import scratch_postgres, scratch_sqlite
 
 POSTGRES_URL = os.environ.get(

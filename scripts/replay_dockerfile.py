@@ -190,7 +190,7 @@ def free_port() -> int:
 
 
 def serve_and_check(replay: Replay, chain: list[Stage]) -> None:
-    from app.emulator import SlackEmulator
+    from emulator import SlackEmulator
 
     final = chain[-1]
     healthcheck = next(s.last("HEALTHCHECK") for s in reversed(chain) if s.last("HEALTHCHECK"))

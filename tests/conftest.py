@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from app.config import Settings
-from app.emulator import SlackEmulator
 from app.manifest_check import load_manifest
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
+from emulator import SlackEmulator
 from tests.support.databases import scratch_postgres
 from tests.support.driver import SlackDriver
 

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import builtin_handlers
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from app.emulator import ALL_BOT_SCOPES, SlackEmulator
+from emulator import ALL_BOT_SCOPES, SlackEmulator
 
 JsonDict = dict[str, Any]
 

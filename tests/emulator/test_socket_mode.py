@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from app.emulator import SlackEmulator
+from emulator import SlackEmulator
 
 ENVELOPE_KEYS = {
     "envelope_id",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.emulator import SlackEmulator
+from emulator import SlackEmulator
 from tests.support.story import People, add_announce_channel, seed_people
 
 

@@ -6,13 +6,13 @@ import pytest
 from sqlalchemy import select
 
 from app.config import Settings
-from app.emulator import SlackEmulator
-from app.emulator.signing import signed_headers
 from app.runtime import Runtime
 from app.store.idempotency import _TABLE as PROCESSED
+from emulator import SlackEmulator, payloads
+from emulator.driver import FORM, http_request
+from emulator.signing import signed_headers
 from tests.conftest import SIGNING_SECRET, make_settings
-from tests.support import payloads
-from tests.support.driver import FORM, SlackDriver, http_request
+from tests.support.driver import SlackDriver
 from tests.support.story import People
 
 pytestmark = pytest.mark.postgres

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from app.config import Settings
-from app.emulator import SlackEmulator
 from app.export.loader import open_export
 from app.export.markdown import write_markdown
 from app.export.people import ids_only
 from app.runtime import Runtime
 from app.server import HttpServer
 from app.store.models import Incident
+from emulator import SlackEmulator
 from tests.conftest import make_settings
 from tests.support.alerts import (
     ALERTS_TOKEN,

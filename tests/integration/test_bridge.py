@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.config import Settings
-from app.emulator import SlackEmulator
 from app.runtime import Runtime
+from emulator import SlackEmulator
 from tests.conftest import make_settings
 from tests.support.driver import SlackDriver
 from tests.support.story import People, declare, incidents

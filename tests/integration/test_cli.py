@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from app.emulator import SlackEmulator
+from emulator import SlackEmulator
+from emulator.driver import http_request
 from tests.conftest import SIGNING_SECRET
-from tests.support.driver import http_request
 
 
 def _env(**values: str) -> dict[str, str]:

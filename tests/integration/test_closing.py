@@ -13,10 +13,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from app.config import Settings
-from app.emulator import SlackEmulator
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
 from app.store.models import Incident
+from emulator import SlackEmulator
 from tests.conftest import SIGNING_SECRET, make_settings
 from tests.support.clock import FakeClock
 from tests.support.driver import SlackDriver

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from app.emulator import SlackEmulator
 from app.runtime import Runtime
 from app.store.models import Incident, RoleAssignment
+from emulator import SlackEmulator
 from tests.support.driver import SlackDriver
 from tests.support.story import (
     People,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import io
 import json
 
-from app.emulator import SlackEmulator
 from app.export.delivery import write_export
 from app.incidents.errors import UNKNOWN_INCIDENT
 from app.runtime import Runtime
 from app.store.models import Incident, TimelineEvent
+from emulator import SlackEmulator
 from tests.support.driver import SlackDriver
 from tests.support.story import People, declare, events, incidents
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from app.emulator import SlackEmulator
 from app.runtime import Runtime
 from app.slack.outbound import blocks
 from app.store.models import Incident
+from emulator import SlackEmulator
 from tests.support.driver import SlackDriver
 
 

@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.emulator import SlackEmulator
 from app.insight.loader import load_incidents
 from app.runtime import Runtime
-from tests.support.driver import HttpResult, SlackDriver
+from emulator import SlackEmulator
+from emulator.driver import HttpResult
+from tests.support.driver import SlackDriver
 from tests.support.story import (
     People,
     declare,

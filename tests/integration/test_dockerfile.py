@@ -58,7 +58,7 @@ def test_the_runtime_image_is_the_default_and_leaves_tests_and_the_emulator_out(
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {"tests", "benchmarks", ".venv", ".git"} <= set(ignored)
     runtime_steps = " ".join(stages[-1].all("RUN"))
-    assert "rm -rf app/emulator" in runtime_steps
+    assert "rm -rf emulator" in runtime_steps
     assert stage_chain(stages, "demo")[-1].last("CMD") == '["demo"]'
 
 

@@ -15,10 +15,10 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import select
 
-from app.emulator import SlackEmulator
 from app.export.delivery import write_export
 from app.store.database import Database
 from app.store.models import ActionItem, Incident, StakeholderUpdate, TimelineEvent
+from emulator import SlackEmulator
 from tests.support.driver import SlackDriver
 from tests.support.scripted import NAMES, scripted_incident
 

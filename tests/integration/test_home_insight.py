@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from app.emulator import SlackEmulator
 from app.runtime import Runtime
 from app.store.models import ActionItem
+from emulator import SlackEmulator
 from tests.support.driver import SlackDriver
 from tests.support.story import People, declare, incidents
 

@@ -12,13 +12,13 @@ from slack_bolt.logger import get_bolt_logger
 from slack_bolt.middleware.request_verification import RequestVerification
 
 from app.config import LogFormat
-from app.emulator import SlackEmulator
-from app.emulator.signing import signed_headers
 from app.logging import configure_logging
 from app.runtime import Runtime
+from emulator import SlackEmulator, payloads
+from emulator.driver import FORM, http_request
+from emulator.signing import signed_headers
 from tests.conftest import SIGNING_SECRET
-from tests.support import payloads
-from tests.support.driver import FORM, SlackDriver, http_request
+from tests.support.driver import SlackDriver
 
 JSON = "application/json"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import socket
 import time
 
-from app.emulator import SlackEmulator
-from app.emulator.signing import signed_headers
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
+from emulator import SlackEmulator, payloads
+from emulator.driver import FORM, http_request
+from emulator.signing import signed_headers
 from tests.conftest import SIGNING_SECRET, make_settings
-from tests.support import payloads
-from tests.support.driver import FORM, SlackDriver, http_request
+from tests.support.driver import SlackDriver
 
 
 def _command_body(emulator: SlackEmulator, user: str, channel: str) -> bytes:

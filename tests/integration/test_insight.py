@@ -11,8 +11,8 @@ from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
 
-from app.emulator import SlackEmulator
 from app.runtime import Runtime
+from emulator import SlackEmulator
 from tests.support.driver import SlackDriver
 from tests.support.story import People, declare, incidents
 

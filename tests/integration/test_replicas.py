@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import col
 
-from app.emulator import SlackEmulator
 from app.store.database import Database
 from app.store.models import Incident, ReminderState
+from emulator import SlackEmulator
 from tests.conftest import SIGNING_SECRET
 from tests.support.replicas import (
     Replica,

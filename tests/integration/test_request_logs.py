@@ -10,9 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from app.config import LogFormat
-from app.emulator import SlackEmulator
 from app.logging import configure_logging
-from tests.support.driver import FORM, SlackDriver, http_request
+from emulator import SlackEmulator
+from emulator.driver import FORM, http_request
+from tests.support.driver import SlackDriver
 from tests.support.story import add_announce_channel, seed_people
 
 

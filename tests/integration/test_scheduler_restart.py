@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import text
 
 from app.config import Settings
-from app.emulator import SlackEmulator
 from app.runtime import Runtime, build_runtime
 from app.scheduler.leader import LEADER_LOCK_KEY
 from app.server import HttpServer
 from app.store.database import Database
+from emulator import SlackEmulator
 from tests.conftest import SIGNING_SECRET, make_settings
 from tests.support.clock import FakeClock
 from tests.support.driver import SlackDriver

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.emulator import SlackEmulator
 from app.incidents.errors import UNKNOWN_INCIDENT
 from app.runtime import Runtime
 from app.store.models import Incident
-from tests.support import payloads
-from tests.support.driver import FORM, SlackDriver, http_request
+from emulator import SlackEmulator, payloads
+from emulator.driver import FORM, http_request
+from tests.support.driver import SlackDriver
 from tests.support.story import People, declare, declare_modal, events, incidents, modal_values
 
 

@@ -15,13 +15,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from app.emulator import SlackEmulator
-from app.emulator.socket_mode import SocketModeError
 from app.slack.outbound.provisioning import CARD_EVENT
 from app.slack.outbound.update_blocks import UPDATE_CALLBACK
 from app.store.database import Database
 from app.store.models import Incident, RoleAssignment, TimelineEvent
-from tests.support.socket_driver import ServeSocketMode, SocketModeDriver
+from emulator import SlackEmulator
+from emulator.driver import SocketModeDriver
+from emulator.socket_mode import SocketModeError
+from tests.support.serve_socket_mode import ServeSocketMode
 from tests.support.story import People, declare_modal, modal_values, seed_people
 from tests.support.updates import form_values
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
-from app.emulator import SlackEmulator
 from app.server import HttpServer
+from emulator import SlackEmulator
 from tests.conftest import make_settings
 from tests.support.browser import dump_dom, screenshot
 from tests.support.driver import SlackDriver

@@ -13,10 +13,10 @@ from sqlalchemy.engine import make_url
 
 from app.alerts.catalog import Catalog, CatalogService
 from app.config import Settings
-from app.emulator import SlackEmulator
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
 from app.store.models import AlertGroup, Incident, StakeholderUpdate
+from emulator import SlackEmulator
 from tests.conftest import ROOT, SIGNING_SECRET, make_settings
 from tests.support.driver import SlackDriver
 from tests.support.status import (

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from app.emulator import SlackEmulator
 from app.incidents import repository as repo
 from app.incidents.actions import NewActionItem
 from app.store.models import ActionItem, Incident, TimelineEvent
+from emulator import SlackEmulator
 from tests.support.driver import SlackDriver
 
 

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from app.config import Settings
-from app.emulator import SlackEmulator
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
 from app.store.models import Incident, ProcessedRequest, StakeholderUpdate
+from emulator import SlackEmulator
 from tests.conftest import SIGNING_SECRET
 from tests.support.clock import FakeClock
 from tests.support.driver import SlackDriver

@@ -21,15 +21,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from app.emulator import SlackEmulator
 from app.incidents.service import snapshot_of
 from app.slack.outbound import blocks
 from app.slack.outbound.update_blocks import UPDATE_CALLBACK
 from app.store.database import Database
 from app.store.models import Incident, SlackEffect, StakeholderUpdate
+from emulator import SlackEmulator, payloads
 from tests.reliability.helpers import declaration
 from tests.reliability.serve import ServeProcess
-from tests.support import payloads
 from tests.support.updates import form_values
 
 # The calls that show a change; reads stay reliable so the checks themselves are exact.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.emulator import SlackEmulator
+from emulator import SlackEmulator
 
 
 @pytest.fixture

@@ -9,14 +9,14 @@ from typing import Any
 from sqlmodel import select
 
 from app.config import DEFAULT_SEVERITIES
-from app.emulator import SlackEmulator
-from app.emulator.signing import signed_headers
 from app.runtime import Runtime
 from app.slack.outbound import blocks
 from app.store.models import Incident, ProcessedRequest, TimelineEvent
+from emulator import SlackEmulator, payloads
+from emulator.driver import FORM, HttpResult, http_request
+from emulator.signing import signed_headers
 from tests.conftest import SIGNING_SECRET
-from tests.support import payloads
-from tests.support.driver import FORM, HttpResult, SlackDriver, http_request
+from tests.support.driver import SlackDriver
 
 
 def declare_values(title: str, severity: str = "SEV2", private: bool = False) -> dict[str, Any]:

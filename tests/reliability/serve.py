@@ -12,11 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.emulator import SlackEmulator
-from app.emulator.signing import signed_headers
+from emulator import SlackEmulator, payloads
+from emulator.driver import FORM, HttpResult, http_request
+from emulator.signing import signed_headers
 from tests.conftest import ROOT, SIGNING_SECRET
-from tests.support import payloads
-from tests.support.driver import FORM, HttpResult, http_request
 
 
 def free_port() -> int:

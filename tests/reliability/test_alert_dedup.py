@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from app.config import Settings
-from app.emulator import SlackEmulator
 from app.maintenance import Maintenance
 from app.runtime import Runtime
 from app.server import HttpServer
+from emulator import SlackEmulator
 from tests.conftest import make_settings
 from tests.support.alerts import (
     ALERTS_TOKEN,

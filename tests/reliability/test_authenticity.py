@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-from app.emulator import SlackEmulator
-from app.emulator.signing import signed_headers
 from app.runtime import Runtime
+from emulator import SlackEmulator, payloads
+from emulator.driver import FORM, http_request
+from emulator.signing import signed_headers
 from tests.conftest import SIGNING_SECRET
 from tests.reliability.helpers import declaration, incidents
-from tests.support import payloads
-from tests.support.driver import FORM, SlackDriver, http_request
+from tests.support.driver import SlackDriver
 
 
 def _help_body(emulator: SlackEmulator, user: str) -> bytes:

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlmodel import select
 
-from app.emulator import SlackEmulator
 from app.runtime import Runtime
 from app.slack.outbound import blocks
 from app.store.models import RoleAssignment
+from emulator import SlackEmulator
 from tests.reliability.helpers import declare, incidents
 from tests.support.driver import SlackDriver
 

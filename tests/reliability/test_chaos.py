@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.emulator import SlackEmulator
+from emulator import SlackEmulator
 from tests.reliability.chaos import run_chaos
 
 

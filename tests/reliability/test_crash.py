@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from app.emulator import SlackEmulator
 from app.slack.outbound.provisioning import CARD_EVENT, STEPS
 from app.store.database import Database
 from app.store.models import Incident, TimelineEvent
+from emulator import SlackEmulator
 from tests.reliability.helpers import declaration
 from tests.reliability.serve import ServeProcess, wait_for
 

@@ -17,14 +17,13 @@ import pytest
 from sqlmodel import select
 
 from app.config import Settings
-from app.emulator import SlackEmulator
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
 from app.slack.outbound import blocks
 from app.store.models import ActionItem, Incident
+from emulator import SlackEmulator, payloads
 from tests.conftest import SIGNING_SECRET
 from tests.reliability.helpers import declaration, deliver, incidents
-from tests.support import payloads
 from tests.support.driver import SlackDriver
 from tests.support.updates import UPDATE_MARK, form_values, messages_marked, open_update_form
 

@@ -10,15 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import func, select
 
-from app.emulator import SlackEmulator
-from app.emulator.signing import signed_headers
 from app.runtime import Runtime
 from app.slack.outbound import blocks
 from app.store.models import Incident, TimelineEvent
+from emulator import SlackEmulator, payloads
+from emulator.driver import http_request
+from emulator.signing import signed_headers
 from tests.conftest import SIGNING_SECRET
 from tests.reliability.helpers import declaration, incidents
-from tests.support import payloads
-from tests.support.driver import SlackDriver, http_request
+from tests.support.driver import SlackDriver
 
 TEAM = "T0FIREBRK"
 json_values = st.recursive(

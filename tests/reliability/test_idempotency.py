@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.emulator import SlackEmulator
 from app.runtime import Runtime
 from app.slack.outbound import blocks
+from emulator import SlackEmulator, payloads
+from emulator.driver import FORM
 from tests.reliability.helpers import (
     declare,
     deliver,
@@ -15,8 +16,7 @@ from tests.reliability.helpers import (
     post_signed,
     processed,
 )
-from tests.support import payloads
-from tests.support.driver import FORM, SlackDriver
+from tests.support.driver import SlackDriver
 
 
 def _declared(slack: SlackDriver, runtime: Runtime, user: str) -> tuple[int, str]:

@@ -14,16 +14,17 @@ from sqlmodel import col
 
 from app.alerts.catalog import Catalog, CatalogService
 from app.config import Settings
-from app.emulator import SlackEmulator
 from app.export.delivery import write_export
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
 from app.slack.outbound import blocks
 from app.slack.outbound.update_blocks import PUBLISH_BLOCK, PUBLISH_VALUE
 from app.store.models import ActionItem, AlertGroup, Incident
+from emulator import SlackEmulator
+from emulator.driver import http_request
 from tests.conftest import SIGNING_SECRET, make_settings
 from tests.reliability.helpers import declaration, deliver, incidents, timeline
-from tests.support.driver import SlackDriver, http_request
+from tests.support.driver import SlackDriver
 from tests.support.updates import form_values, open_update_form
 from tests.support.vendors.jira import JiraEmulator
 from tests.support.vendors.pagerduty import PagerDutyEmulator

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from app.emulator import SlackEmulator
 from app.store.database import Database
 from app.store.models import TimelineEvent
+from emulator import SlackEmulator
 from tests.reliability.helpers import declaration, declare_values
 from tests.reliability.serve import ServeProcess, wait_for
 from tests.support.vendors import pagerduty

@@ -10,13 +10,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.emulator import SlackEmulator
 from app.slack.outbound import blocks
 from app.store.database import Database
 from app.store.models import Incident
+from emulator import SlackEmulator, payloads
 from tests.reliability.helpers import declaration
 from tests.reliability.serve import ServeProcess, wait_for
-from tests.support import payloads
 
 FAST_TAKEOVER = {
     "FIREBREAK_EFFECTS_INTERVAL_SECONDS": "0.2",

@@ -8,13 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from app.config import Settings
-from app.emulator import SlackEmulator
-from app.emulator.signing import signed_headers
 from app.runtime import Runtime
 from app.server import HttpServer
+from emulator import SlackEmulator, payloads
+from emulator.driver import http_request
+from emulator.signing import signed_headers
 from tests.conftest import SIGNING_SECRET, make_settings
-from tests.support import payloads
-from tests.support.driver import SlackDriver, http_request
+from tests.support.driver import SlackDriver
 
 THREADS = 6
 WORKERS = 3

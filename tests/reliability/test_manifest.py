@@ -6,10 +6,9 @@ import copy
 
 import pytest
 
-from app.emulator import SlackEmulator
 from app.manifest_check import code_problems, gateway_methods, load_manifest
+from emulator import SlackEmulator, payloads
 from tests.reliability.helpers import deliver_event
-from tests.support import payloads
 from tests.support.driver import SlackDriver
 
 

@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from app.emulator import SlackEmulator
 from app.metrics import Metrics
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
 from app.store.database import Database
 from app.store.models import Incident
+from emulator import SlackEmulator, payloads
+from emulator.driver import FORM, http_request
 from tests.conftest import make_settings
 from tests.reliability.helpers import declaration, declare, deliver_event
 from tests.reliability.serve import ServeProcess
-from tests.support import payloads
-from tests.support.driver import FORM, SlackDriver, http_request
+from tests.support.driver import SlackDriver
 
 
 @pytest.fixture

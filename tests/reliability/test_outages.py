@@ -10,9 +10,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
-from app.emulator import SlackEmulator
 from app.runtime import Runtime
 from app.slack.outbound import blocks
+from emulator import SlackEmulator
 from tests.conftest import make_settings
 from tests.reliability.helpers import declaration, deliver, incidents, timeline
 from tests.reliability.helpers import declare as submit_declaration

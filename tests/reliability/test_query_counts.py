@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import event
 
-from app.emulator import SlackEmulator
 from app.incidents.service import Declaration
 from app.runtime import Runtime
+from emulator import SlackEmulator
 from tests.support.driver import SlackDriver
 
 

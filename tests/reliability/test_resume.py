@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import select
 
 from app.config import Settings
-from app.emulator import SlackEmulator
 from app.runtime import Runtime
 from app.store.idempotency import RequestLedger
 from app.store.models import ProcessedRequest
 from app.store.types import utcnow
+from emulator import SlackEmulator
 from tests.conftest import make_settings
 from tests.reliability.helpers import declaration, deliver, incidents, processed
 from tests.reliability.helpers import declare as submit_declaration

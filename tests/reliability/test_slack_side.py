@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import select
 
 from app.config import Settings
-from app.emulator import SlackEmulator
-from app.emulator.server import LOST_ANSWER
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
 from app.slack.outbound import blocks
 from app.slack.outbound.reconcile import Reconciler
 from app.store.models import Incident, SlackEffect
+from emulator import SlackEmulator
+from emulator.server import LOST_ANSWER
 from tests.conftest import SIGNING_SECRET, make_settings
 from tests.reliability.helpers import timeline
 from tests.support.driver import SlackDriver

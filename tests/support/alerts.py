@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from app.store.database import Database
 from app.store.models import Alert, AlertGroup
-from tests.support.driver import HttpResult, http_request
+from emulator.driver import HttpResult, http_request
 
 ALERTS_TOKEN = "alerts-token-0123456789abcdef"
 

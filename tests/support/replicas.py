@@ -12,10 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from app.emulator import SlackEmulator
-from app.emulator.signing import signed_headers
-from tests.support import payloads
-from tests.support.driver import FORM, HttpResult, http_request
+from emulator import SlackEmulator, payloads
+from emulator.driver import FORM, HttpResult, http_request
+from emulator.signing import signed_headers
 
 ROOT = Path(__file__).resolve().parents[2]
 

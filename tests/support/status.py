@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.emulator import SlackEmulator
 from app.store.models import Incident
-from tests.support.driver import HttpResult, SlackDriver, http_request
+from emulator import SlackEmulator
+from emulator.driver import HttpResult, http_request
+from tests.support.driver import SlackDriver
 from tests.support.story import declare as declare_in_modal
 from tests.support.story import incidents
 from tests.support.updates import form_values, open_update_form

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from app.emulator import SlackEmulator
 from app.store.database import Database
 from app.store.models import Incident, TimelineEvent
-from tests.support.driver import HttpResult, SlackDriver
+from emulator import SlackEmulator
+from emulator.driver import HttpResult
+from tests.support.driver import SlackDriver
 
 
 @dataclass

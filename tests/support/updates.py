@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from app.emulator import SlackEmulator
 from app.slack.outbound.update_blocks import UPDATE_CALLBACK
 from app.store.database import Database
 from app.store.models import Incident, ReminderState, TimelineEvent
+from emulator import SlackEmulator
 from tests.support.driver import SlackDriver
 
 REMINDER_MARK = ":alarm_clock:"

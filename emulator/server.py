@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from app.emulator.methods import (
+from emulator.methods import (
     ALL_BOT_SCOPES,
     METHODS,
     RESPONSE_PATH,
@@ -33,8 +33,8 @@ from app.emulator.methods import (
     new_response_url,
     post_to_response_url,
 )
-from app.emulator.socket_mode import SocketModeServer
-from app.emulator.state import (
+from emulator.socket_mode import SocketModeServer
+from emulator.state import (
     Channel,
     JsonDict,
     Trigger,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from app.emulator.state import (
+from emulator.state import (
     MAX_ATTACHMENTS,
     MAX_MESSAGE_BLOCKS,
     MAX_PURPOSE_LENGTH,

@@ -1,8 +1,6 @@
-"""Drives Firebreak over Socket Mode: what Slack sends, as envelopes on the app's WebSocket.
+"""`firebreak serve` in Socket Mode as a subprocess against the emulator.
 
-`SocketModeDriver` mirrors `SlackDriver` (command, action, submit, event) but returns the
-envelope with the app's ack; `ServeSocketMode` runs `firebreak serve` in Socket Mode as
-a subprocess against the emulator.
+Slack's side of the connection is `emulator.driver.SocketModeDriver`.
 """
 
 from __future__ import annotations
@@ -12,76 +10,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from app.emulator import Envelope, SlackEmulator
+from emulator import SlackEmulator
+from emulator.driver import http_request
 from tests.conftest import ROOT
 from tests.reliability.serve import free_port
-from tests.support import payloads
-from tests.support.driver import http_request
-
-
-class SocketModeDriver:
-    """What Slack would send over the app's Socket Mode connection."""
-
-    def __init__(self, emulator: SlackEmulator) -> None:
-        self.emulator = emulator
-        self.socket = emulator.socket_mode
-        self.team_id = emulator.team_id
-
-    def command(self, text: str = "", *, user: str, channel: str) -> Envelope:
-        fields = payloads.slash_command(
-            team_id=self.team_id,
-            user_id=user,
-            channel_id=channel,
-            text=text,
-            trigger_id=self.emulator.new_trigger_id(),
-            response_url=self.emulator.new_response_url(),
-        )
-        return self.socket.slash_command(fields)
-
-    def action(
-        self,
-        action: dict[str, Any],
-        *,
-        user: str,
-        channel: str | None = None,
-        message: dict[str, Any] | None = None,
-    ) -> Envelope:
-        payload = payloads.block_actions(
-            team_id=self.team_id,
-            user_id=user,
-            actions=[action],
-            trigger_id=self.emulator.new_trigger_id(),
-            response_url=self.emulator.new_response_url(),
-            channel_id=channel,
-            message=message,
-        )
-        return self.socket.interactive(payload)
-
-    def submit(
-        self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str
-    ) -> Envelope:
-        payload = payloads.view_submission(
-            team_id=self.team_id,
-            user_id=user,
-            view=view,
-            values=values,
-            view_id=view.get("id"),
-            view_hash=view.get("hash"),
-        )
-        return self.socket.interactive(payload)
-
-    def event(self, event: dict[str, Any], *, event_id: str | None = None) -> Envelope:
-        return self.socket.events_api(
-            payloads.event_callback(event, team_id=self.team_id, event_id=event_id)
-        )
-
-    def eventually(self, condition: Callable[[], bool], timeout: float = 15) -> None:
-        """The app acks first and works after; wait until the work shows."""
-        self.socket.wait_for(condition, timeout)
 
 
 class ServeSocketMode:

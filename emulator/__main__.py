@@ -1,16 +1,16 @@
-"""`python -m app.emulator --port 8089`: run the Slack emulator on its own."""
+"""`python -m emulator --port 8089`: run the Slack emulator on its own."""
 
 from __future__ import annotations
 
 import argparse
 import threading
 
-from app.emulator.server import SlackEmulator
+from emulator.server import SlackEmulator
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m app.emulator", description="Run the local Slack Web API emulator."
+        prog="python -m emulator", description="Run the local Slack Web API emulator."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8089)

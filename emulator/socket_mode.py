@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from app.emulator.state import JsonDict
+from emulator.state import JsonDict
 
 if TYPE_CHECKING:
     from websockets.http11 import Request, Response

@@ -6,10 +6,10 @@ and records every call for assertions. `emu.socket_mode` is Slack's Socket Mode 
 an app opens a connection with `emu.app_token` and receives what tests send through it.
 """
 
-from app.emulator.methods import ALL_BOT_SCOPES, METHODS, MethodSpec, SlackError
-from app.emulator.server import Call, ResponsePost, SlackEmulator
-from app.emulator.socket_mode import Envelope, SocketModeServer
-from app.emulator.state import Channel, UploadedFile, User
+from emulator.methods import ALL_BOT_SCOPES, METHODS, MethodSpec, SlackError
+from emulator.server import Call, ResponsePost, SlackEmulator
+from emulator.socket_mode import Envelope, SocketModeServer
+from emulator.state import Channel, UploadedFile, User
 
 __all__ = [
     "ALL_BOT_SCOPES",
