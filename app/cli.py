@@ -147,18 +147,7 @@ def _insight(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _demo(_settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        from app.demo import run_demo
-    except ModuleNotFoundError as missing:
-        if missing.name not in ("app.demo", "emulator"):
-            raise
-        # The runtime container image leaves the emulator out.
-        print(
-            "firebreak: the demo is not installed here; build the image with "
-            "`docker build --target demo` or install Firebreak from a checkout",
-            file=sys.stderr,
-        )
-        return 2
+    from app.demo import run_demo
 
     return run_demo(args.output, socket_mode=args.socket_mode, report=args.report)
 

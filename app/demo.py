@@ -17,14 +17,12 @@ import secrets
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app.config import Settings
 from app.export.delivery import slack_people, write_export
@@ -33,11 +31,14 @@ from app.logging import configure_logging
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
 from app.slack.outbound.update_blocks import UPDATE_CALLBACK
-from emulator import SlackEmulator
-from emulator.signing import signed_headers
+
+if TYPE_CHECKING:
+    # The emulator is imported when the demo runs: an installation without it (the
+    # runtime image) still carries this module, and `run_demo` says where the demo lives.
+    from emulator import SlackEmulator
+    from emulator.driver import Driver
 
 INCIDENT_TITLE = "Checkout fails for EU users"
-_FORM = "application/x-www-form-urlencoded"
 
 
 class StoryClock:
@@ -62,107 +63,64 @@ class Demo:
 
     emulator: SlackEmulator
     runtime: Runtime
-    url: str
-    secret: str
+    slack: Driver[Any]  # what Slack sends, over HTTP or Socket Mode
+    public_url: str  # the public port: alert intake
     alice: str
     bob: str
     carol: str
     clock: StoryClock
-    public_url: str = ""  # the public port: alert intake
-    socket_mode: bool = False
     channel: str = ""
     incident_id: int = 0
 
     # --- what Slack sends -----------------------------------------------------------------
 
-    def _send(self, kind: str, payload: dict[str, Any]) -> None:
-        """Deliver as Slack would (a signed HTTP request or a Socket Mode envelope); wait
-        for the work the app does after its ack."""
-        if self.socket_mode:
-            envelope = self.emulator.socket_mode.deliver(kind, payload)
-            if not envelope.acked.is_set():
-                raise RuntimeError(f"Firebreak did not acknowledge a {kind} envelope")
-        else:
-            self._post(kind, payload)
-        self.settle()
+    def _answered(self, result: Any, what: str) -> None:
+        if not self.slack.answered(result):
+            raise RuntimeError(f"Firebreak did not acknowledge the {what}")
 
-    def _post(self, kind: str, payload: dict[str, Any]) -> None:
-        if kind == "events_api":
-            body, content_type = json.dumps(payload).encode(), "application/json"
-        elif kind == "interactive":
-            body, content_type = urlencode({"payload": json.dumps(payload)}).encode(), _FORM
-        else:
-            body, content_type = urlencode(payload).encode(), _FORM
-        request = urllib.request.Request(  # noqa: S310 - the demo's own server on 127.0.0.1
-            self.url, data=body, headers=signed_headers(self.secret, body, content_type)
+    def settle(self, timeout: float) -> bool:
+        """Until the work after each ack is done, alerts' Slack messages included."""
+        runtime = self.runtime
+        return (
+            runtime.wait_idle(timeout)
+            and runtime.services.alerts.wait_idle(timeout)
+            and runtime.wait_idle(timeout)
         )
-        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
-            response.read()
-
-    def settle(self) -> None:
-        self.runtime.wait_idle(15)
-        self.runtime.services.alerts.wait_idle(15)
-        self.runtime.wait_idle(15)
 
     def alert(self, payload: dict[str, Any]) -> None:
         """What Alertmanager sends, with the bearer token it is configured with."""
+        from emulator.driver import http_request
+
         token = self.runtime.settings.alerts_token
         assert token is not None
-        request = urllib.request.Request(  # noqa: S310 - the demo's own server on 127.0.0.1
+        result = http_request(
             self.public_url + "/alerts/alertmanager",
-            data=json.dumps(payload).encode(),
-            headers={
+            json.dumps(payload).encode(),
+            {
                 "Authorization": f"Bearer {token.get_secret_value()}",
                 "Content-Type": "application/json",
             },
         )
-        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
-            response.read()
-        self.settle()
+        if result.status != 200:
+            raise RuntimeError(f"the alert intake answered {result.status}")
+        self.slack.wait()
 
     def command(self, text: str, user: str, channel: str | None = None) -> None:
-        fields = {
-            "team_id": self.emulator.team_id,
-            "channel_id": channel or self.channel,
-            "user_id": user,
-            "command": "/incident",
-            "text": text,
-            "trigger_id": self.emulator.new_trigger_id(),
-            "response_url": self.emulator.new_response_url(),
-        }
-        self._send("slash_commands", fields)
+        result = self.slack.command(text, user=user, channel=channel or self.channel)
+        self._answered(result, f"/incident {text}")
 
-    def press(self, action: dict[str, Any], user: str) -> None:
-        payload = {
-            "type": "block_actions",
-            "team": {"id": self.emulator.team_id},
-            "user": {"id": user},
-            "channel": {"id": self.channel},
-            "trigger_id": self.emulator.new_trigger_id(),
-            "response_url": self.emulator.new_response_url(),
-            "actions": [{"action_ts": f"{time.time():.6f}", **action}],
-        }
-        self._send("interactive", payload)
+    def press(
+        self, action: dict[str, Any], user: str, channel: str, message: dict[str, Any] | None = None
+    ) -> None:
+        result = self.slack.action(action, user=user, channel=channel, message=message)
+        self._answered(result, f"{action['action_id']} button")
 
     def submit(self, view: dict[str, Any], values: dict[str, Any], user: str) -> None:
-        payload = {
-            "type": "view_submission",
-            "team": {"id": self.emulator.team_id},
-            "user": {"id": user},
-            "trigger_id": self.emulator.new_trigger_id(),
-            "view": {**view, "state": {"values": values}},
-        }
-        self._send("interactive", payload)
+        result = self.slack.submit(view, values, user=user)
+        self._answered(result, f"{view['callback_id']} form")
 
     def event(self, event: dict[str, Any]) -> None:
-        envelope = {
-            "team_id": self.emulator.team_id,
-            "type": "event_callback",
-            "event": event,
-            "event_id": f"Ev{secrets.token_hex(6).upper()}",
-            "event_time": int(time.time()),
-        }
-        self._send("events_api", envelope)
+        self._answered(self.slack.event(event), f"{event['type']} event")
 
 
 # --- the story ------------------------------------------------------------------------------
@@ -178,6 +136,7 @@ def post_update(demo: Demo, status: str, know: str, doing: str, minutes: int) ->
             "value": str(demo.incident_id),
         },
         demo.bob,
+        demo.channel,
     )
     [*_, form] = [v for v in demo.emulator.views.values() if v["callback_id"] == UPDATE_CALLBACK]
     values = {
@@ -216,22 +175,25 @@ def alert_fires(demo: Demo) -> None:
     )
 
 
-def _alert_button(demo: Demo, action_id: str) -> dict[str, Any]:
+def _press_alert_button(demo: Demo, action_id: str) -> None:
+    """Alice presses a button on the alert's message in #alerts."""
     alerts = demo.emulator.channel_by_name("alerts").id
     [message] = demo.emulator.messages(alerts)
     for block in message["blocks"]:
         for element in block.get("elements", []):
             if element.get("action_id") == action_id:
-                return {**element, "block_id": block.get("block_id")}
+                action = {**element, "block_id": block.get("block_id")}
+                demo.press(action, demo.alice, alerts, message)
+                return
     raise LookupError(action_id)
 
 
 def declare(demo: Demo) -> None:
     """Alice acknowledges the alert, then declares an incident from it."""
     demo.clock.advance(1)
-    demo.press(_alert_button(demo, "alert_ack"), demo.alice)
+    _press_alert_button(demo, "alert_ack")
     demo.clock.advance(2)
-    demo.press(_alert_button(demo, "alert_declare"), demo.alice)
+    _press_alert_button(demo, "alert_declare")
     [*_, form] = [
         v for v in demo.emulator.views.values() if v["callback_id"] == "alert_declare_incident"
     ]
@@ -402,6 +364,8 @@ def _print_message(demo: Demo, message: dict[str, Any], out: TextIO, indent: str
 
 @contextmanager
 def running_firebreak(workdir: Path, *, socket_mode: bool = False) -> Iterator[Demo]:
+    from emulator import SlackEmulator
+
     secret = secrets.token_hex(16)
     clock = StoryClock()
     with SlackEmulator() as emulator:
@@ -420,36 +384,38 @@ def running_firebreak(workdir: Path, *, socket_mode: bool = False) -> Iterator[D
             alerts_channel_interval_seconds=0,
         )
         runtime = build_runtime(settings, clock=clock)
-        with _slack_transport(runtime, emulator, socket_mode) as (url, public_url):
+        with _slack_side(runtime, emulator, secret, socket_mode) as (slack, public_url):
             try:
-                yield Demo(
+                demo = Demo(
                     emulator=emulator,
                     runtime=runtime,
-                    url=url,
+                    slack=slack,
                     public_url=public_url,
-                    secret=secret,
-                    alice=emulator.user_by_name("alice").id,
-                    bob=emulator.user_by_name("bob").id,
-                    carol=emulator.user_by_name("carol").id,
+                    alice=people[0],
+                    bob=people[1],
+                    carol=people[2],
                     clock=clock,
-                    socket_mode=socket_mode,
                 )
+                slack.idle = demo.settle
+                yield demo
             finally:
                 runtime.close()
 
 
 @contextmanager
-def _slack_transport(
-    runtime: Runtime, emulator: SlackEmulator, socket_mode: bool
-) -> Iterator[tuple[str, str]]:
-    """(events URL, public base URL). The real HTTP server always runs: it takes the
+def _slack_side(
+    runtime: Runtime, emulator: SlackEmulator, secret: str, socket_mode: bool
+) -> Iterator[tuple[Driver[Any], str]]:
+    """(what Slack sends, public base URL). The real HTTP server always runs: it takes the
     alerts. In HTTP mode Slack's requests go to its events URL; in Socket Mode Bolt's
     handler connects to the emulator's WebSocket, as `firebreak serve` connects to Slack."""
+    from emulator.driver import HttpDriver, SocketModeDriver
+
     server = HttpServer(runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20)
     server.start()
     try:
         if not socket_mode:
-            yield server.url + "/slack/events", server.url
+            yield HttpDriver(server.url, secret, emulator), server.url
             return
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -457,7 +423,7 @@ def _slack_transport(
         handler.connect()  # type: ignore[no-untyped-call]
         emulator.socket_mode.wait_connected()
         try:
-            yield "", server.url
+            yield SocketModeDriver(emulator), server.url
         finally:
             handler.close()  # type: ignore[no-untyped-call]
     finally:
@@ -472,6 +438,14 @@ def run_demo(
     report: str | None = None,
 ) -> int:
     out = out or sys.stdout
+    if importlib.util.find_spec("emulator") is None:
+        print(
+            "firebreak: the demo needs the `emulator` package (the local Slack it runs "
+            "against), which this installation leaves out; use the demo image "
+            "(`docker build --target demo`) or a source checkout (`python3 dev.py demo`)",
+            file=sys.stderr,
+        )
+        return 2
     if socket_mode and importlib.util.find_spec("websockets") is None:
         print(
             "firebreak: demo --socket-mode needs the websockets package "

@@ -57,8 +57,9 @@ def test_the_runtime_image_is_the_default_and_leaves_tests_and_the_emulator_out(
     assert stages[-1].name == "runtime"
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {"tests", "benchmarks", ".venv", ".git"} <= set(ignored)
-    runtime_steps = " ".join(stages[-1].all("RUN"))
-    assert "rm -rf emulator" in runtime_steps
+    copied = [_everywhere(stage_chain(stages, target), "COPY") for target in ("runtime", "demo")]
+    assert not any("emulator" in copy for copy in copied[0]), copied[0]
+    assert "emulator/ emulator/" in copied[1]
     assert stage_chain(stages, "demo")[-1].last("CMD") == '["demo"]'
 
 
@@ -88,17 +89,27 @@ def test_replaying_the_dockerfile_gives_a_server_that_answers_healthz(tmp_path: 
 
     [package] = (tmp_path / "venv").glob("lib/python*/site-packages/app")
     assert (package / "migrations" / "versions").is_dir()
-    assert not (package / "emulator").exists()
     assert not (tmp_path / "fs" / "src").exists(), "the build directory was left behind"
-    demo = subprocess.run(
-        [tmp_path / "venv" / "bin" / "firebreak", "demo"],
+    # The runtime image has no Slack emulator: it cannot be imported, and the demo says so.
+    bin_dir, env = tmp_path / "venv" / "bin", {"DATABASE_URL": f"sqlite:///{tmp_path}/demo.db"}
+    imported = subprocess.run(
+        [bin_dir / "python", "-c", "import emulator"],
         cwd=tmp_path,
-        env={"DATABASE_URL": f"sqlite:///{tmp_path}/demo.db"},
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "No module named 'emulator'" in imported.stderr, imported.stderr
+    demo = subprocess.run(
+        [bin_dir / "firebreak", "demo"],
+        cwd=tmp_path,
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert demo.returncode == 2
-    assert demo.stderr.startswith("firebreak: the demo is not installed here")
+    assert demo.stderr.startswith("firebreak: the demo needs the `emulator` package")
     assert "Traceback" not in demo.stderr

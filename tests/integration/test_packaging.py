@@ -47,7 +47,7 @@ def _fresh_venv(folder: Path, wheel: Path) -> Path:
 def test_a_wheel_installed_in_a_new_venv_migrates_and_runs_the_demo(tmp_path: Path) -> None:
     wheel = _build_wheel(tmp_path / "dist")
     top_level = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
-    assert top_level == {"app", wheel.name.split("-")[0] + "-0.1.0.dist-info"}
+    assert top_level == {"app", "emulator", wheel.name.split("-")[0] + "-0.1.0.dist-info"}
     assert any("app/migrations/versions/" in n for n in zipfile.ZipFile(wheel).namelist())
     bin_dir = _fresh_venv(tmp_path / "venv", wheel)
     elsewhere = tmp_path / "operator"
