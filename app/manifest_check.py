@@ -2,8 +2,8 @@
 
     python -m app.manifest_check [--schema-dir ../shared/reference/slack]
 
-The code checks (scopes and events) need nothing outside the repository and run in the
-test suite too; the schema check needs Slack's published `manifest.schema.*.json`.
+The code checks (methods, scopes and events) need nothing outside the repository and run
+in the test suite too; the schema check needs Slack's published `manifest.schema.*.json`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,48 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from emulator.methods import METHODS
+from slack_sdk import WebClient
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "manifest.yml"
-GATEWAY = ROOT / "app" / "slack" / "outbound" / "gateway.py"
+APP = ROOT / "app"
 DEFAULT_SCHEMA_DIR = ROOT.parent / "shared" / "reference" / "slack"
+
+# Every Web API method Firebreak calls with its bot token, and the bot scopes it needs for
+# the way Firebreak calls it, all of them: each is one of the scopes the method's reference
+# page (docs.slack.dev/reference/methods/...) accepts. Incident channels are public or
+# private, so a conversations.* method needs its scope for both kinds; conversations.open
+# opens a direct message; conversations.join joins public channels only.
+WEB_API: dict[str, tuple[str, ...]] = {
+    "auth.test": (),
+    "bookmarks.add": ("bookmarks:write",),
+    "bookmarks.list": ("bookmarks:read",),
+    "chat.getPermalink": (),
+    "chat.postEphemeral": ("chat:write",),
+    "chat.postMessage": ("chat:write",),
+    "chat.update": ("chat:write",),
+    "conversations.archive": ("channels:manage", "groups:write"),
+    "conversations.create": ("channels:manage", "groups:write"),
+    "conversations.history": ("channels:history", "groups:history"),
+    "conversations.info": ("channels:read", "groups:read"),
+    "conversations.invite": ("channels:manage", "groups:write"),
+    "conversations.join": ("channels:join",),
+    "conversations.list": ("channels:read", "groups:read"),
+    "conversations.members": ("channels:read", "groups:read"),
+    "conversations.open": ("im:write",),
+    "conversations.replies": ("channels:history", "groups:history"),
+    "conversations.setTopic": ("channels:manage", "groups:write"),
+    "conversations.unarchive": ("channels:manage", "groups:write"),
+    "files.completeUploadExternal": ("files:write",),
+    "files.getUploadURLExternal": ("files:write",),
+    "pins.add": ("pins:write",),
+    "users.info": ("users:read",),
+    "views.open": (),
+    "views.publish": (),
+}
+# slack_sdk's Socket Mode client calls this one itself, with the app-level token and its
+# connections:write scope (an app-level scope, not in the manifest's bot scopes).
+SOCKET_MODE_METHOD = "apps.connections.open"
 
 # The bot scope each subscribed event needs (Slack's event reference pages).
 EVENT_SCOPES: dict[str, str | None] = {
@@ -36,9 +71,9 @@ EVENT_SCOPES: dict[str, str | None] = {
     "reaction_added": "reactions:read",
     "reaction_removed": "reactions:read",
 }
-# slack_sdk helpers that call more than one Web API method.
-COMPOSITE_METHODS = {
-    "files.uploadV2": ("files.getUploadURLExternal", "files.completeUploadExternal"),
+# slack_sdk helpers that call other Web API methods than their name says.
+SDK_HELPERS = {
+    "files_upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal"),
 }
 REQUIRED_KEYS = (
     ("display_information", "name"),
@@ -47,6 +82,8 @@ REQUIRED_KEYS = (
     ("settings", "interactivity", "is_enabled"),
     ("settings", "event_subscriptions", "bot_events"),
 )
+_ATTRIBUTE_CALL = re.compile(r"\.([a-z]+(?:_[A-Za-z0-9]+)+)\(")
+_API_CALL = re.compile(r"\bapi_call\(\s*[\"']([A-Za-z0-9.]+)[\"']")
 
 
 def load_manifest(path: Path = MANIFEST) -> dict[str, Any]:
@@ -54,12 +91,17 @@ def load_manifest(path: Path = MANIFEST) -> dict[str, Any]:
     return loaded
 
 
-def gateway_methods(source: Path = GATEWAY) -> set[str]:
-    """The Web API methods the gateway calls, expanded to what Slack sees."""
-    named = set(re.findall(r'_calling\("([a-zA-Z.]+[A-Za-z0-9]*)"\)', source.read_text()))
+def code_methods(package: Path = APP) -> set[str]:
+    """The Web API methods the code under `package` calls through slack_sdk's WebClient
+    (`client.<method_name>(...)` or `client.api_call("<method>")`), as Slack names them."""
+    client_methods = {name for name in vars(WebClient) if not name.startswith("_")}
     methods: set[str] = set()
-    for name in named:
-        methods.update(COMPOSITE_METHODS.get(name, (name,)))
+    for source in package.rglob("*.py"):
+        text = source.read_text()
+        methods.update(_API_CALL.findall(text))
+        for name in _ATTRIBUTE_CALL.findall(text):
+            if name in client_methods:
+                methods.update(SDK_HELPERS.get(name, (name.replace("_", "."),)))
     return methods
 
 
@@ -73,21 +115,26 @@ def _dig(manifest: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def code_problems(manifest: dict[str, Any], methods: set[str] | None = None) -> list[str]:
-    """Required keys, scopes the code needs but lacks, scopes nothing uses, unknown events."""
+    """Required keys, methods WEB_API does not list (or lists but nothing calls), scopes
+    the code needs but lacks, scopes nothing uses, unknown events."""
     problems = [
         f"missing {'.'.join(path)}" for path in REQUIRED_KEYS if _dig(manifest, path) is None
     ]
     scopes = set(_dig(manifest, ("oauth_config", "scopes", "bot")) or [])
     events = set(_dig(manifest, ("settings", "event_subscriptions", "bot_events")) or [])
+    called = methods if methods is not None else code_methods()
+    problems += [
+        f"{method}: the code calls it but WEB_API does not list it (add it with its scopes)"
+        for method in sorted(called - set(WEB_API))
+    ]
+    problems += [
+        f"{method}: WEB_API lists it but nothing calls it"
+        for method in sorted(set(WEB_API) - called)
+    ]
     used: set[str] = set()
-    for method in sorted(methods if methods is not None else gateway_methods()):
-        spec = METHODS.get(method)
-        if spec is None:
-            problems.append(f"{method}: unknown Web API method (add it to the emulator)")
-            continue
-        if spec.scopes and not scopes.intersection(spec.scopes):
-            problems.append(f"{method} needs one of {', '.join(spec.scopes)}")
-        used.update(spec.scopes)
+    for method in sorted(called & set(WEB_API)):
+        used.update(WEB_API[method])
+        problems += [f"{method} needs {scope}" for scope in WEB_API[method] if scope not in scopes]
     for event in sorted(events):
         if event not in EVENT_SCOPES:
             problems.append(f"event {event}: unknown here (add it to EVENT_SCOPES)")
@@ -102,7 +149,9 @@ def code_problems(manifest: dict[str, Any], methods: set[str] | None = None) -> 
         used.add("commands")
         if "commands" not in scopes:
             problems.append("slash commands and shortcuts need the commands scope")
-    problems += [f"scope {scope} is declared but nothing uses it" for scope in scopes - used]
+    problems += [
+        f"scope {scope} is declared but nothing uses it" for scope in sorted(scopes - used)
+    ]
     return problems
 
 
