@@ -12,9 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from emulator import SlackEmulator, payloads
-from emulator.driver import FORM, HttpResult, http_request
-from emulator.signing import signed_headers
+from emulator import SlackEmulator
+from emulator.driver import HttpDriver, HttpResult, http_request
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,13 +116,5 @@ def leader_name(engine: Engine) -> str | None:
 def send_command(
     replica: Replica, emulator: SlackEmulator, secret: str, text_: str, user: str, channel: str
 ) -> HttpResult:
-    fields = payloads.slash_command(
-        team_id=emulator.team_id,
-        user_id=user,
-        channel_id=channel,
-        text=text_,
-        trigger_id=emulator.new_trigger_id(),
-        response_url=emulator.new_response_url(),
-    )
-    body = payloads.form_body(fields)
-    return http_request(replica.url + "/slack/events", body, signed_headers(secret, body, FORM))
+    driver = HttpDriver(replica.url, secret, emulator)
+    return driver.command(text_, user=user, channel=channel, wait=False)
