@@ -99,7 +99,7 @@ def test_the_walker_sees_imports() -> None:
 @pytest.mark.parametrize(
     ("layer", "forbidden"),
     [
-        ("app.incidents", ("app.slack", "emulator", "app.emulator", *SLACK_LIBRARIES)),
+        ("app.incidents", ("app.slack", "emulator", *SLACK_LIBRARIES)),
         ("app.store", ("app.incidents", "app.slack", *SLACK_LIBRARIES)),
         ("app.slack.outbound", ("app.slack.inbound",)),
     ],
