@@ -1,4 +1,4 @@
-"""`/incident stats [30d|90d|quarter]`: the requester's headline numbers, charts by DM.
+"""The requester's insight: the figures `/incident stats` and the App Home show them.
 
 Slack surfaces count only incidents the requester may see: every public incident, and a
 private one when they declared it, held a role in it or are in its channel.
@@ -9,17 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from app.export.delivery import slack_people
 from app.incidents.errors import InvalidInput
 from app.insight.figures import REPEAT_WINDOW, Insight, Period, build_insight
 from app.insight.loader import IncidentRecord, load_incidents
 from app.insight.words import LABELS, NOT_MEASURED, comparison_text, human, p90_text
-from app.logging import get_logger
 from app.services import Services
-from app.slack.inbound.commands.router import CommandContext, subcommand
 from app.slack.outbound.gateway import SlackCallError, SlackGateway
 
-log = get_logger(__name__)
 SPANS = ("30d", "90d", "quarter")
 USAGE = "Type `/incident stats`, `/incident stats 90d` or `/incident stats quarter`."
 
@@ -121,18 +117,3 @@ def headline(insight: Insight, span: str) -> str:
 
 def _days(period: Period) -> int:
     return round((period.until - period.since) / timedelta(days=1))
-
-
-@subcommand("stats", "stats [30d|90d|quarter]", "incident numbers privately, charts by DM")
-def stats(context: CommandContext) -> None:
-    services = context.services
-    span, period = period_named(context.args, services.clock())
-    insight = requester_insight(services, context.team_id, context.user_id, period)
-    context.reply(headline(insight, span))
-    from app.insight.charts import render_charts  # matplotlib loads on first use only
-
-    charts = render_charts(insight, slack_people(services.slack))
-    dm = services.slack.open_dm(context.user_id)
-    for name, png in charts.items():
-        services.slack.upload_file(dm, name, png, f"Incident insight, {span}: {name}")
-    log.info("insight_stats_sent", incidents=insight.incident_count, charts=len(charts))

@@ -1,8 +1,8 @@
 """`/incident` subcommands. Each module registers its own with `@subcommand`."""
 
-import app.insight.slack  # noqa: F401  (registers stats)
 from app.slack.inbound.commands import (
     incident,  # noqa: F401  (registers declare, list, role, ...)
+    stats,  # noqa: F401  (registers stats)
     timeline,  # noqa: F401  (registers note, action, actions, export)
     updates,  # noqa: F401  (registers update)
 )
