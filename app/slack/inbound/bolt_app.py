@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
 from app.config import Settings
 from app.logging import bind_request, clear_request, get_logger, silence_bolt_body_logging
 from app.services import Services
-from app.slack.inbound import guard, listeners
+from app.slack.inbound import errors, guard, listeners
 from app.slack.inbound.executor import ListenerExecutor
 from app.slack.inbound.identity import BotIdentity
 from app.store.idempotency import RequestLedger
@@ -44,10 +44,23 @@ def create_bolt_app(
         authorize=identity.authorizer(),
     )
     silence_bolt_body_logging()
+    ledger = RequestLedger(services.db)
     app.use(_log_context)
-    guard.install(app, RequestLedger(services.db), services.metrics, executor)
-    listeners.register(app, services)
+    app.use(_with_services(services))
+    errors.install(app, ledger, services.metrics)
+    guard.install(app, ledger, executor)
+    listeners.register(app)
     return app
+
+
+def _with_services(services: Services) -> Callable[..., BoltResponse]:
+    """Listeners and the error translator take `services` from the request's context."""
+
+    def with_services(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse:
+        context["services"] = services
+        return next()
+
+    return with_services
 
 
 def _log_context(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:

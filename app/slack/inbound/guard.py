@@ -1,4 +1,4 @@
-"""Global Bolt middleware: refuse replayed requests, drop duplicate deliveries, fail cleanly.
+"""Global Bolt middleware: refuse replayed requests, drop duplicate deliveries.
 
 Bolt has already checked the v0 signature and its five-minute window when this runs.
 A request whose exact (timestamp, signature) was seen before is a replay: 401. A delivery
@@ -23,7 +23,6 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.logging import get_logger
-from app.metrics import Metrics
 from app.slack.inbound.executor import GatedAck, Lane, ListenerExecutor, mark_lane
 from app.store.idempotency import Admission, RequestLedger
 
@@ -84,9 +83,7 @@ def signature_key(request: BoltRequest) -> str | None:
     return f"sig:{timestamp}:{signature}" if signature else None
 
 
-def install(
-    app: App, ledger: RequestLedger, metrics: Metrics, executor: ListenerExecutor | None = None
-) -> None:
+def install(app: App, ledger: RequestLedger, executor: ListenerExecutor | None = None) -> None:
     def guard(
         request: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]
     ) -> BoltResponse:
@@ -97,7 +94,8 @@ def install(
         try:
             admission = ledger.admit(signature_key(request), delivery)
         except SQLAlchemyError as error:
-            # The listeners answer the user plainly when the database is down.
+            # Let the listener run: if it meets the database down too, the error handler
+            # tells its sender plainly.
             log.warning("request_ledger_unavailable", error=type(error).__name__)
             return next()
         if admission is Admission.REPLAYED:
@@ -108,16 +106,4 @@ def install(
             return BoltResponse(status=200, body="")
         return next()
 
-    def on_error(error: Exception, body: Any) -> BoltResponse:
-        log.error("listener_failed", error=type(error).__name__, exc_info=error)
-        metrics.listener_errors.inc()
-        delivery = delivery_key(body) if isinstance(body, dict) else None
-        if delivery is not None:
-            try:
-                ledger.release(delivery[0])
-            except SQLAlchemyError:
-                log.warning("request_ledger_unavailable")
-        return BoltResponse(status=400, body="")
-
     app.use(guard)
-    app.error(on_error)

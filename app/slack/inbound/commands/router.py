@@ -7,11 +7,7 @@ from dataclasses import dataclass
 
 from app.incidents.errors import IncidentError
 from app.incidents.snapshot import IncidentSnapshot
-from app.logging import get_logger
 from app.services import Services
-from app.slack.outbound.gateway import SlackCallError
-
-log = get_logger(__name__)
 
 Reply = Callable[[str], None]
 
@@ -81,22 +77,13 @@ def help_lines() -> list[str]:
 
 
 def dispatch(name: str, context: CommandContext) -> None:
-    """Run a subcommand; user mistakes and Slack failures become a plain reply."""
+    """Run a subcommand. What it raises is answered by `app.slack.inbound.errors`."""
     command = SUBCOMMANDS.get(name.lower())
     if command is None:
         context.reply(
             f"I don't know `/incident {name}`. Type `/incident help` to see every command."
         )
         return
-    try:
-        if command.in_incident:
-            context.require_incident()
-        command.handler(context)
-    except IncidentError as error:
-        context.reply(str(error))
-    except SlackCallError as error:
-        log.warning("command_slack_failure", subcommand=name, error=error.error)
-        context.reply(
-            f"Slack did not accept that just now ({error.error}). Nothing was lost; try again "
-            "in a moment."
-        )
+    if command.in_incident:
+        context.require_incident()
+    command.handler(context)

@@ -1,4 +1,7 @@
-"""Events API: the App Home tab, and messages people mark in incident channels."""
+"""Events API: the App Home tab, and messages people mark in incident channels.
+
+Bolt acks events before their listener runs; a failure is logged, never shown.
+"""
 
 from __future__ import annotations
 
@@ -9,91 +12,85 @@ from slack_bolt import App
 from app.incidents.timeline import MARK_REACTION, PINNED, REACTED, Mark
 from app.insight.home import home_insight
 from app.services import Services
+from app.slack.inbound import payloads
+from app.slack.inbound.errors import answered
 from app.slack.outbound import blocks
 from app.store.types import utcnow
 
 
-def register(app: App, services: Services) -> None:
-    timeline = services.timeline
-
-    @app.event("app_home_opened")
-    def home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("tab") != "home":
-            return
-        publish_home(services, body["team_id"], event["user"])
-
-    @app.event("member_joined_channel")
-    def member_joined(event: dict[str, Any]) -> None:
-        services.incidents.forget_members(str(event.get("channel", "")))
-        welcome_newcomer(services, str(event.get("channel", "")), str(event.get("user", "")))
-
-    @app.event("member_left_channel")
-    def member_left(event: dict[str, Any]) -> None:
-        services.incidents.forget_members(str(event.get("channel", "")))
-
-    @app.event("pin_added")
-    def pin_added(event: dict[str, Any], body: dict[str, Any]) -> None:
-        target = _pinned_message(event)
-        if target is None:
-            return
-        channel, ts, message = target
-        timeline.mark(Mark(PINNED, channel, ts, event.get("user", ""), _key(body), message))
-
-    @app.event("pin_removed")
-    def pin_removed(event: dict[str, Any], body: dict[str, Any]) -> None:
-        target = _pinned_message(event)
-        if target is not None:
-            timeline.unmark(PINNED, target[0], target[1], _key(body))
-
-    @app.event("reaction_added")
-    def reaction_added(event: dict[str, Any], body: dict[str, Any]) -> None:
-        target = _reacted_message(event)
-        if target is not None:
-            channel, ts = target
-            timeline.mark(Mark(REACTED, channel, ts, event.get("user", ""), _key(body)))
-
-    @app.event("reaction_removed")
-    def reaction_removed(event: dict[str, Any], body: dict[str, Any]) -> None:
-        target = _reacted_message(event)
-        if target is not None:
-            timeline.unmark(REACTED, target[0], target[1], _key(body))
-
-    @app.event({"type": "message", "subtype": "message_changed"})
-    def message_changed(event: dict[str, Any]) -> None:
-        message = event.get("message") or {}
-        if not event.get("channel") or not message.get("ts"):
-            return
-        edited = (message.get("edited") or {}).get("ts")
-        timeline.edited(event["channel"], message["ts"], message.get("text") or "", edited)
-
-    @app.event("message")
-    def other_messages() -> None:
-        """Plain messages are not recorded; handled here so Bolt does not warn about them."""
+def register(app: App) -> None:
+    app.event("app_home_opened")(answered(home_opened))
+    app.event("member_joined_channel")(answered(member_joined))
+    app.event("member_left_channel")(answered(member_left))
+    app.event("pin_added")(answered(pin_added))
+    app.event("pin_removed")(answered(pin_removed))
+    app.event("reaction_added")(answered(reaction_added))
+    app.event("reaction_removed")(answered(reaction_removed))
+    app.event({"type": "message", "subtype": "message_changed"})(answered(message_changed))
+    app.event("message")(answered(other_messages))
 
 
-def _key(body: dict[str, Any]) -> str:
-    return f"event:{body.get('event_id', '')}"
+def home_opened(body: dict[str, Any], services: Services) -> None:
+    event = payloads.event(body)
+    if event.fields.get("tab") == "home" and event.user_id:
+        publish_home(services, event.team_id, event.user_id)
 
 
-def _pinned_message(event: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
-    item = event.get("item") or {}
-    if item.get("type") != "message":
-        return None
-    message = item.get("message") or {}
-    channel = item.get("channel") or event.get("channel_id")
-    ts = message.get("ts") or item.get("ts")
-    if not channel or not ts:
-        return None
-    return str(channel), str(ts), dict(message)
+def member_joined(body: dict[str, Any], services: Services) -> None:
+    event = payloads.event(body)
+    services.incidents.forget_members(event.channel_id)
+    welcome_newcomer(services, event.channel_id, event.user_id)
 
 
-def _reacted_message(event: dict[str, Any]) -> tuple[str, str] | None:
-    item = event.get("item") or {}
-    if event.get("reaction") != MARK_REACTION or item.get("type") != "message":
-        return None
-    if not item.get("channel") or not item.get("ts"):
-        return None
-    return str(item["channel"]), str(item["ts"])
+def member_left(body: dict[str, Any], services: Services) -> None:
+    services.incidents.forget_members(payloads.event(body).channel_id)
+
+
+def pin_added(body: dict[str, Any], services: Services) -> None:
+    event = payloads.event(body)
+    pinned = payloads.pinned_message(event)
+    if pinned is not None:
+        mark = Mark(
+            PINNED,
+            pinned.channel_id,
+            pinned.ts,
+            event.user_id,
+            event.request_key,
+            dict(pinned.message),
+        )
+        services.timeline.mark(mark)
+
+
+def pin_removed(body: dict[str, Any], services: Services) -> None:
+    event = payloads.event(body)
+    pinned = payloads.pinned_message(event)
+    if pinned is not None:
+        services.timeline.unmark(PINNED, pinned.channel_id, pinned.ts, event.request_key)
+
+
+def reaction_added(body: dict[str, Any], services: Services) -> None:
+    event = payloads.event(body)
+    reacted = payloads.reacted_message(event, MARK_REACTION)
+    if reacted is not None:
+        mark = Mark(REACTED, reacted.channel_id, reacted.ts, event.user_id, event.request_key)
+        services.timeline.mark(mark)
+
+
+def reaction_removed(body: dict[str, Any], services: Services) -> None:
+    event = payloads.event(body)
+    reacted = payloads.reacted_message(event, MARK_REACTION)
+    if reacted is not None:
+        services.timeline.unmark(REACTED, reacted.channel_id, reacted.ts, event.request_key)
+
+
+def message_changed(body: dict[str, Any], services: Services) -> None:
+    edit = payloads.edited_message(payloads.event(body))
+    if edit is not None:
+        services.timeline.edited(edit.channel_id, edit.ts, edit.text, edit.edited_ts)
+
+
+def other_messages() -> None:
+    """Plain messages are not recorded; handled here so Bolt does not warn about them."""
 
 
 def publish_home(services: Services, team_id: str, user_id: str) -> None:

@@ -7,78 +7,75 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from app.incidents.errors import UNKNOWN_INCIDENT, IncidentError
+from app.incidents.errors import UNKNOWN_INCIDENT
 from app.incidents.timeline import ADDED, Mark
-from app.logging import get_logger
 from app.services import Services
+from app.slack.inbound import payloads
+from app.slack.inbound.errors import answered
+from app.slack.inbound.replies import ephemeral, tell
 from app.slack.outbound import blocks
-from app.slack.outbound.gateway import SlackCallError
-
-log = get_logger(__name__)
 
 # The picker modal carries the message; Slack allows 3,000 characters of metadata.
 METADATA_TEXT_LIMIT = 1500
 
 
-def register(app: App, services: Services) -> None:
-    @app.shortcut(blocks.DECLARE_SHORTCUT)
-    def declare_shortcut(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        user = body["user"]["id"]
-        view = blocks.declare_modal(
-            services.settings.severities, services.settings.default_severity
-        )
-        try:
-            services.slack.open_view(body["trigger_id"], view)
-        except SlackCallError as error:
-            _tell(services, user, None, _form_failed(error))
-
-    @app.shortcut(blocks.TIMELINE_SHORTCUT)
-    def add_to_timeline(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
-        channel = str((body.get("channel") or {}).get("id") or "")
-        message = dict(body.get("message") or {})
-        ts = str(body.get("message_ts") or message.get("ts") or "")
-        user = body["user"]["id"]
-        url = body.get("response_url")
-        if not channel or not ts:
-            respond(response_type="ephemeral", text="Slack did not say which message that was.")
-            return
-        incident = services.incidents.for_channel(channel)
-        if incident is not None:
-            mark = Mark(ADDED, channel, ts, user, _key(body), message)
-            _tell(services, user, url, _add(services, incident.id, mark))
-            return
-        _open_picker(services, body, channel, ts, message)
-
-    @app.view(blocks.TIMELINE_PICK_CALLBACK)
-    def timeline_pick_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        selected = (
-            ((view.get("state") or {}).get("values") or {}).get("incident", {}).get("value", {})
-        ).get("selected_option") or {}
-        value = str(selected.get("value") or "")
-        if not value.isdigit():
-            ack(response_action="errors", errors={"incident": "Pick an incident."})
-            return
-        ack()
-        user = body["user"]["id"]
-        meta = _metadata(view.get("private_metadata"))
-        message = {"text": meta.get("text", ""), "user": meta.get("author")}
-        key = f"view:{view.get('id')}:{view.get('hash', '')}"
-        mark = Mark(ADDED, meta.get("channel", ""), meta.get("ts", ""), user, key, message)
-        _tell(services, user, meta.get("url"), _add(services, int(value), mark))
+def register(app: App) -> None:
+    app.shortcut(blocks.DECLARE_SHORTCUT)(answered(declare_shortcut))
+    app.shortcut(blocks.TIMELINE_SHORTCUT)(answered(add_to_timeline))
+    app.view(blocks.TIMELINE_PICK_CALLBACK)(answered(timeline_pick_submitted))
 
 
-def _key(body: dict[str, Any]) -> str:
-    return f"shortcut:{body.get('trigger_id') or body.get('action_ts')}"
+def declare_shortcut(ack: Ack, body: dict[str, Any], services: Services) -> None:
+    shortcut = payloads.shortcut(body)
+    ack()
+    view = blocks.declare_modal(services.settings.severities, services.settings.default_severity)
+    services.slack.open_view(shortcut.trigger_id, view)
+
+
+def add_to_timeline(ack: Ack, body: dict[str, Any], respond: Respond, services: Services) -> None:
+    shortcut = payloads.shortcut(body)
+    ack()
+    if not shortcut.channel_id or not shortcut.message_ts:
+        ephemeral(respond, "Slack did not say which message that was.")
+        return
+    incident = services.incidents.for_channel(shortcut.channel_id)
+    if incident is None:
+        _open_picker(services, shortcut)
+        return
+    mark = Mark(
+        ADDED,
+        shortcut.channel_id,
+        shortcut.message_ts,
+        shortcut.user_id,
+        shortcut.request_key,
+        dict(shortcut.message),
+    )
+    tell(services, shortcut.user_id, shortcut.response_url, _add(services, incident.id, mark))
+
+
+def timeline_pick_submitted(ack: Ack, body: dict[str, Any], services: Services) -> None:
+    form = payloads.submission(body)
+    incident_id = payloads.trailing_number(form.selected("incident"))
+    if incident_id is None:
+        ack(response_action="errors", errors={"incident": "Pick an incident."})
+        return
+    ack()
+    meta = picker_metadata(form.private_metadata)
+    message = {"text": meta.get("text", ""), "user": meta.get("author")}
+    channel, ts = str(meta.get("channel") or ""), str(meta.get("ts") or "")
+    mark = Mark(ADDED, channel, ts, form.user_id, form.request_key, message)
+    url = meta.get("url")
+    tell(
+        services,
+        form.user_id,
+        url if isinstance(url, str) else None,
+        _add(services, incident_id, mark),
+    )
 
 
 def _add(services: Services, incident_id: int, mark: Mark) -> str:
     """Put the message on the timeline if the person may; the words to tell them."""
-    try:
-        incident = services.incidents.snapshot(incident_id)
-    except IncidentError:
-        return UNKNOWN_INCIDENT
+    incident = services.incidents.snapshot(incident_id)
     if not services.incidents.can_see(incident, mark.marked_by):
         return UNKNOWN_INCIDENT
     if not mark.channel_id or not mark.ts:
@@ -88,52 +85,31 @@ def _add(services: Services, incident_id: int, mark: Mark) -> str:
     return f"That message is on the {incident.reference} timeline already."
 
 
-def _open_picker(
-    services: Services, body: dict[str, Any], channel: str, ts: str, message: dict[str, Any]
-) -> None:
-    user = body["user"]["id"]
-    url = body.get("response_url")
-    team = (body.get("team") or {}).get("id") or body.get("team_id") or ""
-    choices = services.incidents.visible_open_incidents(str(team), user)
+def _open_picker(services: Services, shortcut: payloads.Shortcut) -> None:
+    choices = services.incidents.visible_open_incidents(shortcut.team_id, shortcut.user_id)
     if not choices:
-        _tell(services, user, url, "There is no open incident you can add this message to.")
+        text = "There is no open incident you can add this message to."
+        tell(services, shortcut.user_id, shortcut.response_url, text)
         return
-    text = str(message.get("text") or "")
+    text = str(shortcut.message.get("text") or "")
     metadata = json.dumps(
         {
-            "channel": channel,
-            "ts": ts,
-            "url": url,
-            "author": message.get("user"),
+            "channel": shortcut.channel_id,
+            "ts": shortcut.message_ts,
+            "url": shortcut.response_url,
+            "author": shortcut.message.get("user"),
             "text": text[:METADATA_TEXT_LIMIT],
         }
     )
-    try:
-        services.slack.open_view(
-            body["trigger_id"], blocks.timeline_picker_modal(choices, metadata, text)
-        )
-    except SlackCallError as error:
-        _tell(services, user, url, _form_failed(error))
+    services.slack.open_view(
+        shortcut.trigger_id, blocks.timeline_picker_modal(choices, metadata, text)
+    )
 
 
-def _metadata(raw: Any) -> dict[str, Any]:
+def picker_metadata(raw: str) -> dict[str, Any]:
+    """What the picker modal carries about the message (written by `_open_picker`)."""
     try:
-        value = json.loads(raw) if isinstance(raw, str) and raw else {}
+        value = json.loads(raw) if raw else {}
     except json.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _form_failed(error: SlackCallError) -> str:
-    return f"Slack did not open the form ({error.error}); try the shortcut again in a moment."
-
-
-def _tell(services: Services, user: str, response_url: Any, text: str) -> None:
-    """Only the person who used the shortcut hears back: through its response_url, else DM."""
-    is_url = isinstance(response_url, str) and response_url.startswith("http")
-    if is_url and services.slack.respond(response_url, text):
-        return
-    try:
-        services.slack.post(user, text)
-    except SlackCallError as error:
-        log.warning("shortcut_reply_failed", error=error.error)
