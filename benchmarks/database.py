@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 
 from app.config import Settings
 from app.incidents import repository as repo
+from app.incidents.rules import Source
 from app.incidents.service import Declaration, IncidentService
 from app.slack.outbound.gateway import SlackGateway
 from app.slack.outbound.workspace import SlackWorkspace
@@ -96,7 +97,7 @@ def _record(db: Database, incident_id: int, n: int) -> None:
             session,
             incident_id,
             "note",
-            source="command",
+            source=Source.COMMAND,
             actor_id="U0BENCH",
             text=f"Timeline note {n}",
             data={"n": n},

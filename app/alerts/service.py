@@ -31,6 +31,7 @@ from app.config import Settings
 from app.incidents import effects
 from app.incidents import repository as repo
 from app.incidents.errors import InvalidInput
+from app.incidents.rules import Source
 from app.incidents.service import Declaration, IncidentService
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import get_logger
@@ -317,7 +318,7 @@ class AlertService:
                 severity=group.auto_declare_severity,
                 summary=alert_blocks.summary_text(view),
                 declarer_is_commander=False,
-                source="alert",
+                source=Source.ALERT,
                 request_key=f"alert-group:{group_id}:auto-declare",
             )
         )
@@ -368,7 +369,7 @@ class AlertService:
             session,
             group.incident_id,
             kind,
-            source="alert",
+            source=Source.ALERT,
             actor_id=user_id,
             text=text,
             occurred_at=now,

@@ -20,6 +20,7 @@ from app.alerts.catalog import Catalog
 from app.alerts.parsing import Notice
 from app.config import AutoDeclareRule
 from app.incidents import repository as incidents_repo
+from app.incidents.rules import Source
 from app.incidents.snapshot import IncidentSnapshot
 from app.store.models import Alert, AlertGroup, Incident
 
@@ -300,7 +301,7 @@ def record_alert_event(session: Session, incident_id: int, alert: Alert) -> None
         session,
         incident_id,
         "alert_firing" if firing else "alert_resolved",
-        source="alert",
+        source=Source.ALERT,
         actor_id=None,
         text=alert.title,
         occurred_at=alert.started_at if firing else (alert.ended_at or alert.last_seen_at),
@@ -344,7 +345,7 @@ def link_group(session: Session, group: AlertGroup, incident_id: int, user_id: s
             session,
             incident_id,
             "alert_firing",
-            source="alert",
+            source=Source.ALERT,
             actor_id=None,
             text=alert.title,
             occurred_at=alert.started_at,

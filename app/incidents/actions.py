@@ -13,6 +13,7 @@ from sqlmodel import col
 from app.incidents import effects
 from app.incidents import repository as repo
 from app.incidents.errors import InvalidInput, NotFound
+from app.incidents.rules import Source
 from app.integrations import outbox
 from app.store.database import Database
 from app.store.idempotency import claim_request
@@ -117,7 +118,7 @@ class ActionItemService:
         incident_id: int,
         item: NewActionItem,
         actor: str,
-        source: str,
+        source: Source,
         request_key: str | None = None,
     ) -> ActionItem | None:
         """Record an action item; None if this request was handled before."""
@@ -178,7 +179,7 @@ class ActionItemService:
                 session,
                 item.incident_id,
                 FILED,
-                source="button",
+                source=Source.BUTTON,
                 actor_id=actor,
                 text=item.text,
                 occurred_at=now,
@@ -206,7 +207,7 @@ class ActionItemService:
         return item
 
     def mark_done(
-        self, item_id: int, actor: str | None, source: str, *, say: str | None = None
+        self, item_id: int, actor: str | None, source: Source, *, say: str | None = None
     ) -> tuple[ActionItem, bool]:
         """Mark done; (item, False) when it was done already (a second click or a retry).
         `say`: why, said in the incident channel (when no one pressed a button)."""

@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from app.config import Settings
 from app.incidents import repository as repo
 from app.incidents.ports import Workspace, WorkspaceError
-from app.incidents.rules import Status
+from app.incidents.rules import Source, Status
 from app.incidents.snapshot import IncidentSnapshot, channel_ref
 from app.logging import bind_request, get_logger
 from app.store.database import Database
@@ -93,7 +93,7 @@ class ClosingService:
                 session,
                 incident_id,
                 ARCHIVED,
-                source="scheduler",
+                source=Source.SCHEDULER,
                 actor_id=None,
                 text=f"Archived {channel_ref(snapshot.channel_id)}",
                 occurred_at=now,
@@ -136,7 +136,7 @@ class ClosingService:
                 session,
                 incident.id,
                 ARCHIVE_NOTICE,
-                source="scheduler",
+                source=Source.SCHEDULER,
                 actor_id=None,
                 text="Told the channel where the postmortem is before archiving",
                 occurred_at=now,
@@ -155,7 +155,7 @@ class ClosingService:
                     session,
                     incident.id,
                     ARCHIVE_FAILED,
-                    source="scheduler",
+                    source=Source.SCHEDULER,
                     actor_id=None,
                     text=f"Slack did not archive {channel_ref(incident.channel_id)} "
                     f"({error.error})",

@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 from app.config import Settings
 from app.incidents import repository as repo
 from app.incidents.ports import Reminder, ReminderKind, Workspace, WorkspaceError
-from app.incidents.rules import Status
+from app.incidents.rules import Source, Status
 from app.logging import bind_request, get_logger
 from app.store.database import Database
 from app.store.models import Incident, ReminderState
@@ -298,7 +298,7 @@ class ReminderService:
             session,
             incident.id,
             "reminder_sent" if update_kind else "postmortem_nudge_sent",
-            source="reminder",
+            source=Source.REMINDER,
             actor_id=None,
             text=message.event_text,
             occurred_at=now,

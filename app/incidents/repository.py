@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from app.incidents.errors import UNKNOWN_INCIDENT, NotFound
+from app.incidents.rules import Source
 from app.store.models import (
     Incident,
     ReminderState,
@@ -186,7 +187,7 @@ def record_event(
     incident_id: int,
     kind: str,
     *,
-    source: str,
+    source: Source,
     actor_id: str | None,
     text: str = "",
     data: dict[str, Any] | None = None,
@@ -198,7 +199,7 @@ def record_event(
     event = TimelineEvent(
         incident_id=incident_id,
         kind=kind,
-        source=source,
+        source=source.value,
         actor_id=actor_id,
         text=text,
         data=data or {},

@@ -12,6 +12,23 @@ MAX_CHANNEL_NAME = 80
 MAX_TITLE = 80
 
 
+class Source(StrEnum):
+    """Where a timeline event came from."""
+
+    MODAL = "modal"
+    BUTTON = "button"
+    COMMAND = "command"
+    SHORTCUT = "shortcut"
+    PIN = "pin"
+    REACTION = "reaction"
+    ALERT = "alert"
+    PAGERDUTY = "pagerduty"
+    JIRA = "jira"
+    REMINDER = "reminder"
+    SCHEDULER = "scheduler"
+    SYSTEM = "system"
+
+
 class Status(StrEnum):
     INVESTIGATING = "investigating"
     IDENTIFIED = "identified"

@@ -25,6 +25,7 @@ from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
 from app.incidents.ports import Workspace, WorkspaceError
 from app.incidents.rules import (
     MAX_TITLE,
+    Source,
     Status,
     clean_title,
     higher_severity,
@@ -54,7 +55,7 @@ class Declaration:
     summary: str = ""
     private: bool = False
     declarer_is_commander: bool = True
-    source: str = "modal"
+    source: Source = Source.MODAL
     request_key: str | None = None
     # When people were first affected, if the declarer knows (the start of time to detect).
     impact_started_at: datetime | None = None
@@ -287,7 +288,7 @@ class IncidentService:
         self._members.forget(channel_id)
 
     def assign_role(
-        self, incident_id: int, role: str, user_id: str, actor: str, source: str
+        self, incident_id: int, role: str, user_id: str, actor: str, source: Source
     ) -> Change:
         if role not in self.settings.roles:
             raise InvalidInput(f"Roles are {', '.join(self.settings.roles)}.")
@@ -328,7 +329,9 @@ class IncidentService:
             snapshot = self._announce_change(session, stored, summary)
         return self._changed(snapshot, summary)
 
-    def change_severity(self, incident_id: int, severity: str, actor: str, source: str) -> Change:
+    def change_severity(
+        self, incident_id: int, severity: str, actor: str, source: Source
+    ) -> Change:
         severity = self.validate_severity(severity)
         incident = self.snapshot(incident_id)
         self.require_member(incident, actor)
@@ -369,7 +372,7 @@ class IncidentService:
         self.schedule.schedule(incident_id, due)
         return self._changed(snapshot, summary)
 
-    def change_status(self, incident_id: int, status: Status, actor: str, source: str) -> Change:
+    def change_status(self, incident_id: int, status: Status, actor: str, source: Source) -> Change:
         incident = self.snapshot(incident_id)
         self.require_member(incident, actor)
         with self.db.session() as session:
@@ -384,7 +387,7 @@ class IncidentService:
         note = self._unarchive(snapshot, self.clock()) if was_archived else ""
         return self._changed(snapshot, summary, note)
 
-    def page_on_call(self, incident_id: int, actor: str, source: str) -> Change:
+    def page_on_call(self, incident_id: int, actor: str, source: Source) -> Change:
         """Page the on-call through PagerDuty; nothing when it is paged already."""
         if not self.settings.pagerduty_enabled:
             raise InvalidInput("PagerDuty is not set up for this workspace.")
@@ -403,7 +406,7 @@ class IncidentService:
         return self._changed(snapshot, summary)
 
     def move_status(
-        self, session: Session, stored: Incident, status: Status, actor: str, source: str
+        self, session: Session, stored: Incident, status: Status, actor: str, source: Source
     ) -> str | None:
         """Move a locked incident's status in the caller's transaction: the timeline event,
         the reminder and the stakeholder notice. None when it already has that status."""
@@ -485,7 +488,7 @@ class IncidentService:
                 session,
                 incident.id,
                 closing.UNARCHIVED,
-                source="command",
+                source=Source.COMMAND,
                 actor_id=None,
                 text=f"Unarchived {channel_ref(incident.channel_id)} on reopening",
                 occurred_at=now,

@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from app.incidents import repository as repo
 from app.incidents.errors import InvalidInput, NotAllowed
 from app.incidents.ports import Workspace, WorkspaceError
+from app.incidents.rules import Source
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import get_logger
 from app.store.database import Database
@@ -34,7 +35,7 @@ ADDED = "message_added"  # the "Add to incident timeline" message shortcut
 NOTE = "note"
 MARK_REACTION = "pushpin"
 MARK_KINDS = (PINNED, REACTED, ADDED)
-_SOURCES = {PINNED: "pin", REACTED: "reaction", ADDED: "shortcut"}
+_SOURCES = {PINNED: Source.PIN, REACTED: Source.REACTION, ADDED: Source.SHORTCUT}
 MAX_NOTE = 3000
 MAX_LISTED = 40
 CURATOR_ROLES = ("scribe", "commander")
@@ -186,7 +187,7 @@ class TimelineService:
                 session,
                 incident_id,
                 NOTE,
-                source="command",
+                source=Source.COMMAND,
                 actor_id=actor,
                 text=cleaned,
                 occurred_at=self.clock(),

@@ -23,7 +23,7 @@ from app.incidents.reminders import (
     set_due,
     snoozed_until,
 )
-from app.incidents.rules import MAX_NEXT_MINUTES, UPDATE_TEXT_LIMIT, Status
+from app.incidents.rules import MAX_NEXT_MINUTES, UPDATE_TEXT_LIMIT, Source, Status
 from app.incidents.service import IncidentService, snapshot_of
 from app.incidents.snapshot import IncidentSnapshot
 from app.integrations import outbox
@@ -98,7 +98,9 @@ class UpdateService:
             if request.request_key and not claim_request(session, request.request_key, "update"):
                 return None
             stored = repo.get_incident(session, request.incident_id, lock=True)
-            moved = self.incidents.move_status(session, stored, status, request.user_id, "modal")
+            moved = self.incidents.move_status(
+                session, stored, status, request.user_id, Source.MODAL
+            )
             if moved:
                 effects.say_in_channel(session, request.incident_id, moved)
             update = StakeholderUpdate(
@@ -126,7 +128,7 @@ class UpdateService:
                 session,
                 request.incident_id,
                 "stakeholder_update",
-                source="modal",
+                source=Source.MODAL,
                 actor_id=request.user_id,
                 text=request.what_we_know.strip(),
                 occurred_at=now,
@@ -173,7 +175,7 @@ class UpdateService:
                 session,
                 incident_id,
                 "reminder_snoozed",
-                source="button",
+                source=Source.BUTTON,
                 actor_id=user_id,
                 text=text,
                 occurred_at=now,

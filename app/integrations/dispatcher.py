@@ -23,6 +23,7 @@ from app.config import Settings
 from app.incidents import effects
 from app.incidents import repository as repo
 from app.incidents.actions import ActionItemService
+from app.incidents.rules import Source
 from app.integrations import outbox
 from app.integrations.http import CallError
 from app.integrations.jira import JiraClient, item_label
@@ -266,7 +267,7 @@ class Integrations:
             session,
             call.incident_id,
             "integration_call_failed",
-            source="system",
+            source=Source.SYSTEM,
             actor_id=None,
             text=text,
             data={"service": call.service, "call": call.call.value, "error": reason},
@@ -326,7 +327,7 @@ class Integrations:
                 session,
                 call.incident_id,
                 "pagerduty_triggered",
-                source="system",
+                source=Source.SYSTEM,
                 actor_id=None,
                 text=text,
                 data={"dedup_key": dedup_key(incident.team_id, incident.number)},
@@ -345,7 +346,7 @@ class Integrations:
                 session,
                 call.incident_id,
                 "pagerduty_resolved",
-                source="system",
+                source=Source.SYSTEM,
                 actor_id=None,
                 text="Resolved the PagerDuty alert",
             )
@@ -388,7 +389,7 @@ class Integrations:
                 session,
                 call.incident_id,
                 "jira_issue_filed",
-                source="system",
+                source=Source.SYSTEM,
                 actor_id=None,
                 text=f"Filed {key}: {text}",
                 data={"action_item_id": item_id, "key": key, "url": url},
@@ -430,7 +431,7 @@ class Integrations:
                 session,
                 call.incident_id,
                 "statuspage_published",
-                source="system",
+                source=Source.SYSTEM,
                 actor_id=None,
                 text=f"Published to the status page as {status}",
                 data={"status": status, "statuspage_incident": created},
@@ -482,7 +483,7 @@ class Integrations:
         for item_id, key in rows:
             if key in done:
                 item, changed = self.actions.mark_done(
-                    int(item_id), None, "jira", say=f"{key} is done in Jira"
+                    int(item_id), None, Source.JIRA, say=f"{key} is done in Jira"
                 )
                 if changed:
                     marked += 1

@@ -15,6 +15,7 @@ from typing import Any
 from app.config import Settings
 from app.incidents import effects
 from app.incidents import repository as repo
+from app.incidents.rules import Source
 from app.integrations.pagerduty import parse_dedup_key, signature_valid
 from app.logging import bind_request, get_logger
 from app.store.database import Database
@@ -76,7 +77,7 @@ class PagerDutyWebhook:
                 session,
                 incident_id,
                 ACKNOWLEDGED,
-                source="pagerduty",
+                source=Source.PAGERDUTY,
                 actor_id=None,
                 text=text,
                 occurred_at=_time(event.get("occurred_at")),

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.incidents import repository as repo
+from app.incidents.rules import Source
 from app.insight.loader import load_incidents
 from app.store.database import Database
 from app.store.models import Incident
@@ -58,7 +59,7 @@ def test_moments_come_from_the_earliest_events_and_the_service_from_the_declarat
                 session,
                 iid,
                 kind,
-                source="alert",
+                source=Source.ALERT,
                 actor_id=None,
                 occurred_at=START + timedelta(minutes=minutes),
                 data=data,

@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from app.incidents import repository as repo
 from app.incidents.actions import NewActionItem
+from app.incidents.rules import Source
 from app.store.models import ActionItem, Incident, TimelineEvent
 from emulator import SlackEmulator
 from tests.support.driver import SlackDriver
@@ -414,7 +415,7 @@ def test_a_long_action_list_says_how_many_are_not_shown(
     assert incident.id is not None
     for n in range(60):
         slack.runtime.services.actions.add(
-            incident.id, NewActionItem(f"follow-up {n}"), alice, "command", f"seed:{n}"
+            incident.id, NewActionItem(f"follow-up {n}"), alice, Source.COMMAND, f"seed:{n}"
         )
 
     slack.command("actions", user=alice, channel=incident.channel_id or "")

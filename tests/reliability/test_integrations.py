@@ -15,6 +15,7 @@ from sqlmodel import col
 from app.alerts.catalog import Catalog, CatalogService
 from app.config import Settings
 from app.export.delivery import write_export
+from app.incidents.rules import Source
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
 from app.slack.outbound import blocks
@@ -355,7 +356,9 @@ def test_auto_filing_files_each_new_item(
         incident_id = runtime.services.incidents.declare(_declaration(emulator)).id  # type: ignore[union-attr]
         from app.incidents.actions import NewActionItem
 
-        runtime.services.actions.add(incident_id, NewActionItem("Rotate keys"), "U1", "test")
+        runtime.services.actions.add(
+            incident_id, NewActionItem("Rotate keys"), "U1", Source.COMMAND
+        )
         runtime.services.integrations.deliver_all_due()
         assert [i["summary"] for i in jr.issues.values()] == ["Rotate keys"]
     finally:
@@ -490,7 +493,7 @@ def test_a_refused_call_is_on_the_timeline_and_in_the_channel_never_in_the_logs(
     try:
         incident = runtime.services.incidents.declare(_declaration(emulator))
         assert incident is not None
-        runtime.services.incidents.page_on_call(incident.id, incident.declared_by, "button")
+        runtime.services.incidents.page_on_call(incident.id, incident.declared_by, Source.BUTTON)
         runtime.services.integrations.deliver_all_due()
         failed = [e for e in timeline(runtime, incident.id) if e.kind == "integration_call_failed"]
         assert [e.data["service"] for e in failed] == ["pagerduty"]

@@ -15,6 +15,7 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from app.incidents import repository as repo
+from app.incidents.rules import Source
 from app.store.database import Database
 from app.store.models import (
     ActionItem,
@@ -183,4 +184,6 @@ def _event(
     at: datetime,
     data: dict[str, object] | None = None,
 ) -> None:
-    repo.record_event(session, iid, kind, source=source, actor_id=None, occurred_at=at, data=data)
+    repo.record_event(
+        session, iid, kind, source=Source(source), actor_id=None, occurred_at=at, data=data
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from app.incidents import repository as repo
+from app.incidents.rules import Source
 from app.store.database import Database
 from app.store.models import ActionItem, Incident, StakeholderUpdate
 
@@ -96,7 +97,7 @@ def scripted_incident(db: Database) -> int:
                 session,
                 iid,
                 kind,
-                source=source,
+                source=Source(source),
                 actor_id=actor,
                 text=text,
                 occurred_at=at(minutes),
@@ -106,7 +107,7 @@ def scripted_incident(db: Database) -> int:
             session,
             iid,
             "message_pinned",
-            source="pin",
+            source=Source.PIN,
             actor_id="UBOB",
             text="502s from the EU gateway since 09:20 & rising",
             occurred_at=at(6),
@@ -120,7 +121,7 @@ def scripted_incident(db: Database) -> int:
             session,
             iid,
             "message_pinned",
-            source="pin",
+            source=Source.PIN,
             actor_id="UCAROL",
             text="Maybe DNS?",
             occurred_at=at(12),
@@ -176,7 +177,7 @@ def scripted_incident(db: Database) -> int:
             session,
             iid,
             "action_item_added",
-            source="command",
+            source=Source.COMMAND,
             actor_id="UALICE",
             text=first.text,
             occurred_at=at(60),

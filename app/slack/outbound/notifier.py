@@ -26,7 +26,7 @@ from sqlmodel import Session, SQLModel
 from app.config import Settings
 from app.incidents import repository as repo
 from app.incidents.effects import Kind, Notice
-from app.incidents.rules import Status, UpdateContent
+from app.incidents.rules import Source, Status, UpdateContent
 from app.incidents.service import snapshot_of, update_line
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import bind_request, get_logger
@@ -288,7 +288,7 @@ class Notifier:
             session,
             effect.incident_id,
             "slack_effect_failed",
-            source="system",
+            source=Source.SYSTEM,
             actor_id=None,
             text=f"Slack refused {_describe(effect.kind)}: {error.error}",
             data={"effect": effect.kind.value, "method": error.method, "error": error.error},

@@ -29,7 +29,7 @@ from app.config import Settings
 from app.incidents import effects
 from app.incidents import repository as repo
 from app.incidents.reminders import next_due
-from app.incidents.rules import channel_name
+from app.incidents.rules import Source, channel_name
 from app.incidents.snapshot import IncidentSnapshot
 from app.logging import bind_request, get_logger
 from app.slack.outbound import blocks
@@ -216,7 +216,7 @@ class Provisioner:
                 session,
                 incident_id,
                 "setup_resumed",
-                source="system",
+                source=Source.SYSTEM,
                 actor_id=None,
                 text="Firebreak resumed setting up the incident; still to do: "
                 + ", ".join(pending),
@@ -272,7 +272,7 @@ class Provisioner:
                     session,
                     incident_id,
                     "channel_ready",
-                    source="system",
+                    source=Source.SYSTEM,
                     actor_id=None,
                     text=f"#{incident.channel_name} is ready",
                     data={"channel": incident.channel_id},
@@ -301,7 +301,7 @@ class Provisioner:
                     session,
                     incident_id,
                     "setup_delayed",
-                    source="system",
+                    source=Source.SYSTEM,
                     actor_id=None,
                     text=f"Could not {STEP_LABELS[step]} yet ({error}); Firebreak will retry",
                     data={"step": step, "error": error},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from app.incidents.errors import UNKNOWN_INCIDENT, InvalidInput, NotAllowed
-from app.incidents.rules import Status, parse_status
+from app.incidents.rules import Source, Status, parse_status
 from app.incidents.service import Declaration
 from app.slack.inbound.closing_note import closing_note_hint
 from app.slack.inbound.commands.router import CommandContext, help_lines, subcommand
@@ -28,7 +28,7 @@ def declare(context: CommandContext) -> None:
         user_id=context.user_id,
         title=context.args,
         severity=services.settings.default_severity,
-        source="command",
+        source=Source.COMMAND,
         request_key=f"command:{context.trigger_id}",
     )
     declared = services.incidents.declare(declaration)
@@ -55,7 +55,7 @@ def assign_role(context: CommandContext) -> None:
     if not parts or parts[0].lower() not in roles or mention is None:
         raise InvalidInput(f"Type `/incident role <{'|'.join(roles)}> @someone`.")
     change = context.services.incidents.assign_role(
-        incident.id, parts[0].lower(), mention.group(1), context.user_id, "command"
+        incident.id, parts[0].lower(), mention.group(1), context.user_id, Source.COMMAND
     )
     if not change.changed:
         context.reply(change.summary)
@@ -68,7 +68,7 @@ def change_severity(context: CommandContext) -> None:
         names = "|".join(s.lower() for s in context.services.settings.severity_names)
         raise InvalidInput(f"Type `/incident severity <{names}>`.")
     change = context.services.incidents.change_severity(
-        incident.id, context.args.split()[0], context.user_id, "command"
+        incident.id, context.args.split()[0], context.user_id, Source.COMMAND
     )
     if not change.changed:
         context.reply(change.summary)
@@ -81,7 +81,7 @@ def change_status(context: CommandContext) -> None:
     if status is None:
         raise InvalidInput(f"Type `/incident status <{'|'.join(s.value for s in Status)}>`.")
     change = context.services.incidents.change_status(
-        incident.id, status, context.user_id, "command"
+        incident.id, status, context.user_id, Source.COMMAND
     )
     if not change.changed:
         context.reply(change.summary)
@@ -116,7 +116,7 @@ def reopen(context: CommandContext) -> None:
     if incident.status.is_open:
         context.reply(f"{incident.reference} is open already ({incident.status.label}).")
         return
-    change = services.incidents.change_status(incident.id, status, context.user_id, "command")
+    change = services.incidents.change_status(incident.id, status, context.user_id, Source.COMMAND)
     context.reply(change.note or f"{incident.reference} is reopened: {status.label}.")
 
 
@@ -132,7 +132,7 @@ def who(context: CommandContext) -> None:
 def resolve(context: CommandContext) -> None:
     incident = context.require_incident()
     change = context.services.incidents.change_status(
-        incident.id, Status.RESOLVED, context.user_id, "command"
+        incident.id, Status.RESOLVED, context.user_id, Source.COMMAND
     )
     if not change.changed:
         context.reply(change.summary)

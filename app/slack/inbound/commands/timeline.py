@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from app.export.delivery import parse_format, share_export
 from app.incidents.actions import USAGE, parse_action
 from app.incidents.errors import InvalidInput
+from app.incidents.rules import Source
 from app.incidents.timeline import EDIT, MAX_LISTED, RESTORE, STRIKE, Curation
 from app.integrations.jira import browse_url
 from app.services import Services
@@ -108,7 +109,7 @@ def add_action(context: CommandContext) -> None:
     item = replace(parsed, text=blocks.unescape(parsed.text))
     services.incidents.require_member(incident, context.user_id)
     added = services.actions.add(
-        incident.id, item, context.user_id, "command", f"command:{context.trigger_id}"
+        incident.id, item, context.user_id, Source.COMMAND, f"command:{context.trigger_id}"
     )
     if added is None:
         return

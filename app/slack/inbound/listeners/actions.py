@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from app.export.delivery import parse_format, share_export
-from app.incidents.rules import Status, parse_status
+from app.incidents.rules import Source, Status, parse_status
 from app.incidents.service import Change
 from app.logging import get_logger
 from app.services import Services
@@ -56,7 +56,7 @@ def role_selected(ack: Ack, body: dict[str, Any], respond: Respond, services: Se
         ack()
         return
     change = services.incidents.assign_role(
-        press.incident_id, role, press.selected_user, press.user_id, "button"
+        press.incident_id, role, press.selected_user, press.user_id, Source.BUTTON
     )
     acknowledge_change(ack, respond, change)
 
@@ -64,7 +64,7 @@ def role_selected(ack: Ack, body: dict[str, Any], respond: Respond, services: Se
 def severity_selected(ack: Ack, body: dict[str, Any], respond: Respond, services: Services) -> None:
     press = payloads.action(body)
     change = services.incidents.change_severity(
-        press.incident_id, press.selected, press.user_id, "button"
+        press.incident_id, press.selected, press.user_id, Source.BUTTON
     )
     acknowledge_change(ack, respond, change)
 
@@ -75,7 +75,9 @@ def status_selected(ack: Ack, body: dict[str, Any], respond: Respond, services: 
     if status is None:
         ack()
         return
-    change = services.incidents.change_status(press.incident_id, status, press.user_id, "button")
+    change = services.incidents.change_status(
+        press.incident_id, status, press.user_id, Source.BUTTON
+    )
     acknowledge_change(ack, respond, change)
     offer_closing_note(services, change, press.user_id)
 
@@ -83,7 +85,7 @@ def status_selected(ack: Ack, body: dict[str, Any], respond: Respond, services: 
 def resolve_pressed(ack: Ack, body: dict[str, Any], respond: Respond, services: Services) -> None:
     press = payloads.action(body)
     change = services.incidents.change_status(
-        press.value_id, Status.RESOLVED, press.user_id, "button"
+        press.value_id, Status.RESOLVED, press.user_id, Source.BUTTON
     )
     acknowledge_change(ack, respond, change)
     offer_closing_note(services, change, press.user_id)
@@ -91,7 +93,7 @@ def resolve_pressed(ack: Ack, body: dict[str, Any], respond: Respond, services: 
 
 def page_pressed(ack: Ack, body: dict[str, Any], respond: Respond, services: Services) -> None:
     press = payloads.action(body)
-    change = services.incidents.page_on_call(press.value_id, press.user_id, "button")
+    change = services.incidents.page_on_call(press.value_id, press.user_id, Source.BUTTON)
     acknowledge_change(ack, respond, change)
     if not change.changed:
         ephemeral(respond, change.summary)
@@ -121,7 +123,7 @@ def action_item_done(ack: Ack, body: dict[str, Any], services: Services) -> None
     incident = services.incidents.snapshot(item.incident_id)
     if user != item.owner_id:  # an owner outside the channel still closes their item
         services.incidents.require_member(incident, user)
-    item, changed = services.actions.mark_done(item.id or 0, user, "button")
+    item, changed = services.actions.mark_done(item.id or 0, user, Source.BUTTON)
     if changed and incident.channel_id:
         services.slack.post(
             incident.channel_id,

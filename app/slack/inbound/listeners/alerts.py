@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from app.alerts import blocks as alert_blocks
+from app.incidents.rules import Source
 from app.incidents.service import Declaration
 from app.services import Services
 from app.slack.inbound import payloads
@@ -87,7 +88,7 @@ def declare_submitted(ack: Ack, body: dict[str, Any], services: Services) -> Non
         summary=form.text("summary"),
         private="private" in options,
         declarer_is_commander="commander" in options,
-        source="alert",
+        source=Source.ALERT,
         request_key=form.request_key,
     )
     declared = services.alerts.declare(group_id, declaration)

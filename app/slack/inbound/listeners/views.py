@@ -9,6 +9,7 @@ from slack_bolt import Ack, App
 
 from app.incidents.actions import NewActionItem, parse_due
 from app.incidents.errors import InvalidInput
+from app.incidents.rules import Source
 from app.incidents.service import Declaration
 from app.services import Services
 from app.slack.inbound import payloads
@@ -49,7 +50,7 @@ def declare_submitted(ack: Ack, body: dict[str, Any], services: Services) -> Non
             summary=form.text("summary"),
             private="private" in options,
             declarer_is_commander="commander" in options,
-            source="modal",
+            source=Source.MODAL,
             request_key=form.request_key,
             impact_started_at=incidents.validate_impact_start(impact_started),
         )
@@ -75,7 +76,7 @@ def action_item_submitted(ack: Ack, body: dict[str, Any], services: Services) ->
     ack()
     incident = services.incidents.snapshot(form.metadata_id or 0)
     services.incidents.require_member(incident, form.user_id)
-    added = services.actions.add(incident.id, item, form.user_id, "modal", form.request_key)
+    added = services.actions.add(incident.id, item, form.user_id, Source.MODAL, form.request_key)
     if added is not None and incident.channel_id:
         services.slack.post(
             incident.channel_id, f"<@{form.user_id}> added an action item: {blocks.escape(text)}"
