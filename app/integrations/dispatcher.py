@@ -120,16 +120,24 @@ class Integrations:
 
     # --- scheduling (as the notifier's) ---------------------------------------------------
 
+    @property
+    def configured(self) -> bool:
+        settings = self.settings
+        return settings.pagerduty_enabled or settings.jira_enabled or settings.statuspage_enabled
+
     def kick(self, incident_id: int) -> None:
         self._submit(lambda: self.deliver(incident_id))
 
     def deliver(self, incident_id: int) -> None:
-        self._runner.run(incident_id)
+        """After a change commits. With no service set up no change records a call, so
+        the database is not asked (calls an earlier configuration left are the sweep's)."""
+        if self.configured:
+            self._runner.run(incident_id)
 
     def deliver_all_due(self) -> int:
         incidents = due_incidents(self.db, _TABLE)
         for incident_id in incidents:
-            self.deliver(incident_id)
+            self._runner.run(incident_id)
         return len(incidents)
 
     def pending_count(self) -> int:
@@ -139,12 +147,11 @@ class Integrations:
 
     def _deliver_due(self, incident_id: int) -> None:
         try:
-            claimed = self._claim_due(incident_id)
-            if not claimed:
-                return
-            blocked = self._waiting_behind_earlier(incident_id, claimed)
+            claimed, blocked = self._claim_due(incident_id)
         except SQLAlchemyError as error:
             log.warning("outbound_calls_unreadable", error=type(error).__name__)
+            return
+        if not claimed:
             return
         told_slack = False
         with self._leases.holding(call.id for call in claimed):
@@ -164,28 +171,27 @@ class Integrations:
         if told_slack:
             self.effects_ready(incident_id)
 
-    def _claim_due(self, incident_id: int) -> list[Claimed]:
-        rows = claim_due(
-            self.db, _TABLE, incident_id, self._lease, "kind", "payload", "attempts", "created_at"
-        )
-        return [
-            Claimed(int(row[0]), incident_id, Call(row[1]), dict(row[2]), row[3], row[4])
-            for row in rows
-        ]
-
-    def _waiting_behind_earlier(self, incident_id: int, claimed: list[Claimed]) -> set[str]:
-        """Services with an unfinished earlier call this run did not claim (in backoff, or
-        another replica's): their claimed calls wait, so the order holds."""
-        first: dict[str, int] = {}
-        for call in claimed:
-            first.setdefault(call.service, call.id)
+    def _claim_due(self, incident_id: int) -> tuple[list[Claimed], set[str]]:
+        """Lease the due calls, and name the services whose claimed calls must wait, in
+        one transaction."""
         with self.db.session() as session:
-            rows = session.execute(
-                select(_TABLE.c.service, func.min(_TABLE.c.id))
-                .where(_TABLE.c.incident_id == incident_id, _TABLE.c.done_at.is_(None))
-                .group_by(_TABLE.c.service)
-            ).all()
-        return {str(service) for service, lowest in rows if lowest < first.get(service, lowest)}
+            rows = claim_due(
+                session,
+                _TABLE,
+                incident_id,
+                self._lease,
+                "kind",
+                "payload",
+                "attempts",
+                "created_at",
+            )
+            claimed = [
+                Claimed(int(row[0]), incident_id, Call(row[1]), dict(row[2]), row[3], row[4])
+                for row in rows
+            ]
+            if not claimed:
+                return [], set()
+            return claimed, _waiting_behind_earlier(session, incident_id, claimed)
 
     def _release(self, call: Claimed) -> None:
         with self.db.session() as session:
@@ -489,6 +495,20 @@ class Integrations:
                     marked += 1
                     self.effects_ready(item.incident_id)
         return marked
+
+
+def _waiting_behind_earlier(session: Session, incident_id: int, claimed: list[Claimed]) -> set[str]:
+    """Services with an unfinished earlier call this run did not claim (in backoff, or
+    another replica's): their claimed calls wait, so the order holds."""
+    first: dict[str, int] = {}
+    for call in claimed:
+        first.setdefault(call.service, call.id)
+    rows = session.execute(
+        select(_TABLE.c.service, func.min(_TABLE.c.id))
+        .where(_TABLE.c.incident_id == incident_id, _TABLE.c.done_at.is_(None))
+        .group_by(_TABLE.c.service)
+    ).all()
+    return {str(service) for service, lowest in rows if lowest < first.get(service, lowest)}
 
 
 def _jira_client(settings: Settings) -> JiraClient | None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from app.logging import get_logger
 from app.store.database import Database
@@ -62,23 +63,23 @@ def pending_count(db: Database, table: Table) -> int:
 
 
 def claim_due(
-    db: Database, table: Table, incident_id: int, lease: timedelta, *columns: str
+    session: Session, table: Table, incident_id: int, lease: timedelta, *columns: str
 ) -> list[tuple[Any, ...]]:
     """Lease the incident's due rows not leased by a live replica, counting the attempt;
-    returns ("id", *columns) of each, oldest first."""
+    returns ("id", *columns) of each, oldest first. In the caller's transaction, so what
+    the rows need can be read in the same one."""
     now = utcnow()
-    with db.session() as session:
-        rows = session.execute(
-            update(table)
-            .where(
-                table.c.incident_id == incident_id,
-                table.c.done_at.is_(None),
-                table.c.next_attempt_at <= now,
-                (table.c.lease_until.is_(None)) | (table.c.lease_until < now),
-            )
-            .values(lease_until=now + lease, attempts=table.c.attempts + 1)
-            .returning(table.c.id, *(table.c[name] for name in columns))
-        ).all()
+    rows = session.execute(
+        update(table)
+        .where(
+            table.c.incident_id == incident_id,
+            table.c.done_at.is_(None),
+            table.c.next_attempt_at <= now,
+            (table.c.lease_until.is_(None)) | (table.c.lease_until < now),
+        )
+        .values(lease_until=now + lease, attempts=table.c.attempts + 1)
+        .returning(table.c.id, *(table.c[name] for name in columns))
+    ).all()
     return sorted((tuple(row) for row in rows), key=lambda row: int(row[0]))
 
 

@@ -160,19 +160,19 @@ class Notifier:
     # --- one incident -----------------------------------------------------------------------
 
     def _deliver_due(self, incident_id: int) -> None:
-        """Claim the incident's due effects, carry them out in order, settle them: three
-        short transactions however many effects there are. Redraws bumped meanwhile by a
-        newer change are claimed and drawn again."""
+        """Claim the incident's due effects and read what they are drawn from, carry them
+        out in order, settle them: two short transactions however many effects there are.
+        Redraws bumped meanwhile by a newer change are claimed and drawn again."""
         while True:
             try:
-                claimed = self._claim_due(incident_id)
-                if not claimed:
-                    return
-                view = self._load(incident_id, claimed)
+                batch = self._claim_due(incident_id)
             except SQLAlchemyError as error:
                 # A lease lapses and the maintenance loop tries again.
                 log.warning("effects_unreadable", error=type(error).__name__)
                 return
+            if batch is None:
+                return
+            claimed, view = batch
             bind_request(incident=view.incident.reference)
             with self._leases.holding(effect.id for effect in claimed):
                 outcomes = [(effect, self._attempt(effect, view)) for effect in claimed]
@@ -184,20 +184,26 @@ class Notifier:
             if not redrawn_again:
                 return
 
-    def _claim_due(self, incident_id: int) -> list[Claimed]:
-        rows = claim_due(
-            self.db, _TABLE, incident_id, self._lease, "kind", "payload", "version", "attempts"
-        )
-        return [
-            Claimed(int(row[0]), incident_id, Kind(row[1]), dict(row[2]), row[3], row[4])
-            for row in rows
-        ]
-
-    def _load(self, incident_id: int, claimed: list[Claimed]) -> _View:
-        update_ids = [e.payload["update_id"] for e in claimed if e.kind is Kind.UPDATE]
+    def _claim_due(self, incident_id: int) -> tuple[list[Claimed], _View] | None:
+        """Lease the due effects and read the incident as it is now, in one transaction;
+        None when nothing is due."""
         with self.db.session() as session:
-            stored = repo.get_incident(session, incident_id)
-            updates = {
+            rows = claim_due(
+                session, _TABLE, incident_id, self._lease, "kind", "payload", "version", "attempts"
+            )
+            if not rows:
+                return None
+            claimed = [
+                Claimed(int(row[0]), incident_id, Kind(row[1]), dict(row[2]), row[3], row[4])
+                for row in rows
+            ]
+            return claimed, self._view(session, incident_id, claimed)
+
+    def _view(self, session: Session, incident_id: int, claimed: list[Claimed]) -> _View:
+        update_ids = [e.payload["update_id"] for e in claimed if e.kind is Kind.UPDATE]
+        stored = repo.get_incident(session, incident_id)
+        updates = (
+            {
                 row.id: row
                 for row in session.execute(
                     select(StakeholderUpdate).where(
@@ -205,13 +211,16 @@ class Notifier:
                     )
                 ).scalars()
             }
-            return _View(
-                incident=snapshot_of(session, stored, self.settings.catalog),
-                card_ts=stored.card_ts,
-                setup_steps=list(stored.setup_steps),
-                latest_update=update_line(repo.latest_update(session, incident_id)),
-                updates=updates,
-            )
+            if update_ids
+            else {}
+        )
+        return _View(
+            incident=snapshot_of(session, stored, self.settings.catalog),
+            card_ts=stored.card_ts,
+            setup_steps=list(stored.setup_steps),
+            latest_update=update_line(repo.latest_update(session, incident_id)),
+            updates=updates,
+        )
 
     def _attempt(self, effect: Claimed, view: _View) -> SlackCallError | str | None:
         """Carry one effect out: the error, or the ts of the message it posted, if any."""
