@@ -18,6 +18,7 @@ commit. Nothing in the code under test is replaced; the counts are observed:
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -145,6 +146,7 @@ ACTIONS = {
     "raise_severity": "SEV3 to SEV2 on the card; stakeholders told in the thread, broadcast",
     "change_status": "Investigating to Identified on the card",
     "post_update": "Post update on the card, then the modal submitted moving to Monitoring",
+    "post_routine_update": "the same, keeping the status (Monitoring)",
     "add_note": "/incident note in the incident channel",
     "resolve": "Resolve on the card",
 }
@@ -177,7 +179,8 @@ class Story:
             "assign_role": self._assign_role,
             "raise_severity": lambda: self._select(blocks.SEVERITY_ACTION, "SEV2"),
             "change_status": lambda: self._select(blocks.STATUS_ACTION, "identified"),
-            "post_update": self._post_update,
+            "post_update": lambda: self._post_update("A bad deploy"),
+            "post_routine_update": self._post_routine_update,
             "add_note": lambda: self.slack.command(
                 "note Rolled back the deploy", user=self.commander, channel=self.channel_id
             ),
@@ -227,7 +230,7 @@ class Story:
             {"type": "static_select", "action_id": action_id, "selected_option": {"value": value}}
         )
 
-    def _post_update(self) -> None:
+    def _post_update(self, know: str) -> None:
         self._press(
             {
                 "type": "button",
@@ -236,9 +239,15 @@ class Story:
             }
         )
         forms = [v for v in self.emulator.views.values() if v.get("callback_id") == UPDATE_CALLBACK]
-        values = form_values("A bad deploy", "Rolling it back", "30", "monitoring")
+        values = form_values(know, "Rolling it back", "30", "monitoring")
         result = self.slack.submit(forms[-1], values, user=self.commander)
         assert result.status == 200 and not result.body, result.body
+
+    def _post_routine_update(self) -> None:
+        # The card shows the last update to the second: one in the same second as the one
+        # before would leave the card as it was, which no real cadence does.
+        time.sleep(1.01 - time.time() % 1)
+        self._post_update("Errors are back to normal")
 
     def _resolve(self) -> None:
         self._press(

@@ -5,6 +5,8 @@ The notifier renders each from the database as it is *now* and tells Slack:
 
 - a pending effect is leased before it runs, so replicas never run it at once;
 - a redraw that another change bumped while it ran runs again, so the latest state wins;
+- a redraw remembers what it drew (a digest, in its row's payload); one that would draw
+  the same again is not sent (a new comms lead changes the card, not the topic);
 - a message carries metadata naming its effect; a retry first looks for it in Slack, so
   a post whose answer was lost is never posted twice;
 - a failure Slack may get over (5xx, `internal_error`, rate limits, timeouts) is retried
@@ -14,6 +16,8 @@ The notifier renders each from the database as it is *now* and tells Slack:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -71,6 +75,39 @@ TRANSIENT_ERRORS = frozenset(
         "is_archived",
     }
 )
+
+
+# The payload key of a redraw row: the digest of what it last drew in Slack.
+DRAWN = "drawn"
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A surface as Slack shows it after a redraw (sent now, or sent before)."""
+
+    digest: str
+
+    @classmethod
+    def of(cls, *call: object) -> Drawn:
+        encoded = json.dumps(call, sort_keys=True, default=str).encode()
+        return cls(hashlib.sha256(encoded).hexdigest()[:32])
+
+
+# How carrying an effect out went: refused, a surface drawn, a message posted (its ts).
+Outcome = SlackCallError | Drawn | str | None
+
+
+def forget_drawn(session: Session, incident_id: int, surfaces: Iterable[Kind]) -> None:
+    """Slack shows something other than what was last drawn (a topic set by hand): the
+    next redraw of these surfaces is sent even if it looks the same as the last one."""
+    session.execute(
+        update(_TABLE)
+        .where(
+            _TABLE.c.incident_id == incident_id,
+            _TABLE.c.kind.in_([surface.value for surface in surfaces]),
+        )
+        .values(payload={})
+    )
 
 
 def is_transient(error: SlackCallError) -> bool:
@@ -222,14 +259,14 @@ class Notifier:
             updates=updates,
         )
 
-    def _attempt(self, effect: Claimed, view: _View) -> SlackCallError | str | None:
-        """Carry one effect out: the error, or the ts of the message it posted, if any."""
+    def _attempt(self, effect: Claimed, view: _View) -> Outcome:
+        """Carry one effect out: the error, what it drew, or the ts of what it posted."""
         try:
             return self._carry_out(effect, view)
         except SlackCallError as error:
             return error
 
-    def _settle(self, outcomes: list[tuple[Claimed, SlackCallError | str | None]]) -> bool:
+    def _settle(self, outcomes: list[tuple[Claimed, Outcome]]) -> bool:
         """Record how each effect went; True if a redraw must run again (bumped meanwhile)."""
         again = False
         now = utcnow()
@@ -238,17 +275,21 @@ class Notifier:
                 if isinstance(outcome, SlackCallError):
                     self._record_failure(session, effect, outcome, now)
                     continue
-                if effect.kind is Kind.UPDATE and outcome:
+                if effect.kind is Kind.UPDATE and isinstance(outcome, str):
                     self._remember_post(session, effect, outcome)
+                # What Slack shows now, even when a newer change wants another redraw.
+                drawn = {"payload": {DRAWN: outcome.digest}} if isinstance(outcome, Drawn) else {}
                 finished = session.execute(
                     update(_TABLE)
                     .where(_TABLE.c.id == effect.id, _TABLE.c.version == effect.version)
-                    .values(done_at=now, lease_until=None, error=None)
+                    .values(done_at=now, lease_until=None, error=None, **drawn)
                     .returning(_TABLE.c.id)
                 ).first()
                 if finished is None:
                     session.execute(
-                        update(_TABLE).where(_TABLE.c.id == effect.id).values(lease_until=None)
+                        update(_TABLE)
+                        .where(_TABLE.c.id == effect.id)
+                        .values(lease_until=None, **drawn)
                     )
                     again = True
                 else:
@@ -305,16 +346,15 @@ class Notifier:
 
     # --- rendering and telling Slack -----------------------------------------------------------
 
-    def _carry_out(self, effect: Claimed, view: _View) -> str | None:
+    def _carry_out(self, effect: Claimed, view: _View) -> Drawn | str | None:
         incident = view.incident
         match effect.kind:
             case Kind.CARD:
-                self._draw_card(incident, view.card_ts)
+                return self._draw_card(effect, incident, view.card_ts)
             case Kind.TOPIC:
-                if incident.channel_id:
-                    self.slack.set_topic(incident.channel_id, blocks.channel_topic(incident))
+                return self._set_topic(effect, incident)
             case Kind.ANNOUNCEMENT:
-                self._draw_announcement(incident, view.latest_update)
+                return self._draw_announcement(effect, incident, view.latest_update)
             case Kind.LINE:
                 _require(view, "channel")
                 if incident.channel_id:
@@ -337,30 +377,56 @@ class Notifier:
                 return self._post_once(effect, incident.channel_id or "", text)
         return None
 
-    def _draw_card(self, incident: IncidentSnapshot, card_ts: str | None) -> None:
+    def _draw_card(
+        self, effect: Claimed, incident: IncidentSnapshot, card_ts: str | None
+    ) -> Drawn | None:
         # Before the declaration posts its card there is nothing to redraw: the card step
         # draws the state of its own moment and queues a redraw after it.
-        if incident.channel_id and card_ts:
-            card = blocks.incident_card(
-                incident,
-                self.settings.roles,
-                self.settings.severities,
-                self._bridge(incident),
-                paging=self.settings.pagerduty_enabled,
-            )
-            self.slack.update(incident.channel_id, card_ts, blocks.card_text(incident), card)
+        if not (incident.channel_id and card_ts):
+            return None
+        card = blocks.incident_card(
+            incident,
+            self.settings.roles,
+            self.settings.severities,
+            self._bridge(incident),
+            paging=self.settings.pagerduty_enabled,
+        )
+        text = blocks.card_text(incident)
+        return self._update_once(effect, incident.channel_id, card_ts, text, card)
+
+    def _set_topic(self, effect: Claimed, incident: IncidentSnapshot) -> Drawn | None:
+        if not incident.channel_id:
+            return None
+        topic = blocks.channel_topic(incident)
+        drawn = Drawn.of(incident.channel_id, topic)
+        if effect.payload.get(DRAWN) != drawn.digest:
+            self.slack.set_topic(incident.channel_id, topic)
+        return drawn
 
     def _bridge(self, incident: IncidentSnapshot) -> str | None:
         return blocks.bridge_link(self.settings.bridge_url, incident)
 
-    def _draw_announcement(self, incident: IncidentSnapshot, latest: str | None) -> None:
-        if incident.announcement_channel_id and incident.announcement_ts:
-            self.slack.update(
-                incident.announcement_channel_id,
-                incident.announcement_ts,
-                blocks.announcement_text(incident),
-                blocks.announcement(incident, latest, self._bridge(incident)),
-            )
+    def _draw_announcement(
+        self, effect: Claimed, incident: IncidentSnapshot, latest: str | None
+    ) -> Drawn | None:
+        if not (incident.announcement_channel_id and incident.announcement_ts):
+            return None
+        return self._update_once(
+            effect,
+            incident.announcement_channel_id,
+            incident.announcement_ts,
+            blocks.announcement_text(incident),
+            blocks.announcement(incident, latest, self._bridge(incident)),
+        )
+
+    def _update_once(
+        self, effect: Claimed, channel: str, ts: str, text: str, message: list[dict[str, Any]]
+    ) -> Drawn:
+        """Edit a message, unless this row last drew it just so."""
+        drawn = Drawn.of(channel, ts, text, message)
+        if effect.payload.get(DRAWN) != drawn.digest:
+            self.slack.update(channel, ts, text, message)
+        return drawn
 
     def _tell_stakeholders(self, effect: Claimed, incident: IncidentSnapshot) -> str | None:
         notice = Notice(effect.payload["notice"])

@@ -21,6 +21,7 @@ from app.logging import get_logger
 from app.metrics import Metrics
 from app.slack.outbound import blocks
 from app.slack.outbound.gateway import SlackCallError, SlackGateway
+from app.slack.outbound.notifier import forget_drawn
 from app.store.database import Database
 from app.store.models import Incident, SlackEffect
 from app.store.types import utcnow
@@ -105,4 +106,5 @@ class Reconciler:
             self.metrics.reconcile_repairs.labels(surface.value).inc()
         with self.db.session() as session:
             effects.redraw(session, incident.id, stale)
+            forget_drawn(session, incident.id, stale)
         self.kick(incident.id)
