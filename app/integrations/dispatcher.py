@@ -43,6 +43,7 @@ from app.store.outbox import (
     claim_due,
     due_incidents,
     pending_count,
+    renew_rows,
     run_now,
 )
 from app.store.types import utcnow
@@ -103,7 +104,7 @@ class Integrations:
         self.jira = _jira_client(settings)
         self.statuspage = _statuspage_client(settings)
         self._lease = timedelta(seconds=settings.effects_lease_seconds)
-        self._leases = LeaseKeeper(db, self._lease, _TABLE)
+        self._leases = LeaseKeeper(db, self._lease, renew_rows(_TABLE, self._lease), _TABLE.name)
         self._runner = IncidentRunner(self._deliver_due)
 
     def routing_key(self, incident: Incident) -> str | None:

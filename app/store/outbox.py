@@ -3,7 +3,8 @@ recorded in an outbox table (`slack_effect`, `outbound_call`) after the change c
 
 - `IncidentRunner`: one runner per incident in a process; a kick while it works makes it
   look once more, so work keeps its order and nothing waits for the maintenance loop.
-- `LeaseKeeper`: renews the leases of the rows this process is carrying out.
+- `LeaseKeeper`: renews the leases of the work this process is doing (outbox rows here,
+  declarations being set up in the provisioner).
 - `due_incidents`: the incidents with due rows (retries, or work a dead replica left).
 """
 
@@ -113,39 +114,56 @@ class IncidentRunner:
             raise
 
 
-class LeaseKeeper:
-    """Renews the leases of the rows this process is carrying out, every third of a
-    lease: a slow service never lets another replica take a row over while it is being
-    carried out, and a replica that dies stops renewing, so another takes over after one
-    lease."""
+# Renews the leases of the held keys, in the caller's transaction.
+Renew = Callable[[Session, list[Any]], None]
 
-    def __init__(self, db: Database, lease: timedelta, table: Table) -> None:
+
+def renew_rows(table: Table, lease: timedelta) -> Renew:
+    """For an outbox table: push `lease_until` of the held rows (ids) one lease ahead."""
+
+    def renew(session: Session, held: list[Any]) -> None:
+        session.execute(
+            update(table)
+            .where(table.c.id.in_(held), table.c.done_at.is_(None))
+            .values(lease_until=utcnow() + lease)
+        )
+
+    return renew
+
+
+class LeaseKeeper:
+    """Renews the leases this process holds, every third of a lease: a slow service
+    never lets another replica take the work over while it is being done, and a replica
+    that dies stops renewing, so another takes over after one lease."""
+
+    def __init__(self, db: Database, lease: timedelta, renew: Renew, name: str) -> None:
         self._db = db
         self._lease = lease
-        self._table = table
-        self._held: dict[int, int] = {}
+        self._renew_held = renew
+        self._name = name
+        self._held: dict[Any, int] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     @contextmanager
-    def holding(self, row_ids: Iterable[int]) -> Iterator[None]:
-        ids = list(row_ids)
+    def holding(self, keys: Iterable[Any]) -> Iterator[None]:
+        held = list(keys)
         with self._lock:
-            for row_id in ids:
-                self._held[row_id] = self._held.get(row_id, 0) + 1
+            for key in held:
+                self._held[key] = self._held.get(key, 0) + 1
             if self._thread is None:
                 self._thread = threading.Thread(
-                    target=self._renew_forever, name=f"{self._table.name}-leases", daemon=True
+                    target=self._renew_forever, name=f"{self._name}-leases", daemon=True
                 )
                 self._thread.start()
         try:
             yield
         finally:
             with self._lock:
-                for row_id in ids:
-                    self._held[row_id] -= 1
-                    if not self._held[row_id]:
-                        del self._held[row_id]
+                for key in held:
+                    self._held[key] -= 1
+                    if not self._held[key]:
+                        del self._held[key]
 
     def _renew_forever(self) -> None:
         while True:
@@ -155,14 +173,9 @@ class LeaseKeeper:
             if held:
                 self._renew(held)
 
-    def _renew(self, held: list[int]) -> None:
+    def _renew(self, held: list[Any]) -> None:
         try:
             with self._db.session() as session:
-                table = self._table
-                session.execute(
-                    update(table)
-                    .where(table.c.id.in_(held), table.c.done_at.is_(None))
-                    .values(lease_until=utcnow() + self._lease)
-                )
+                self._renew_held(session, held)
         except SQLAlchemyError as error:
-            log.warning("leases_not_renewed", table=self._table.name, error=type(error).__name__)
+            log.warning("leases_not_renewed", leases=self._name, error=type(error).__name__)

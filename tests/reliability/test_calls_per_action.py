@@ -66,7 +66,7 @@ SET_UP = {
 
 PINS = {
     # views.open, then the eight set-up calls.
-    "declare": Pin({"views.open": 1, **SET_UP}, sessions=19, admissions=2),
+    "declare": Pin({"views.open": 1, **SET_UP}, sessions=5, admissions=2),
     # users.info checks the new holder is a person; the invite, the redraws, the line.
     "assign_role": Pin(
         {"users.info": 1, "conversations.invite": 1, **REDRAWS, "chat.postMessage": 1},

@@ -9,13 +9,14 @@ import pytest
 from sqlmodel import select
 
 from app.config import Settings
-from app.runtime import Runtime
+from app.runtime import Runtime, build_runtime
+from app.server import HttpServer
 from app.store.idempotency import RequestLedger
 from app.store.models import ProcessedRequest
 from app.store.types import utcnow
 from emulator import SlackEmulator
-from tests.conftest import make_settings
-from tests.reliability.helpers import declaration, deliver, incidents, processed
+from tests.conftest import SIGNING_SECRET, make_settings
+from tests.reliability.helpers import declaration, deliver, incidents, processed, timeline
 from tests.reliability.helpers import declare as submit_declaration
 from tests.support.driver import SlackDriver
 
@@ -43,6 +44,38 @@ def test_periodic_retry_waits_for_the_declaration_in_progress(
     assert [c.name for c in emulator.channels.values() if c.name.startswith("inc-1")] == [
         "inc-1-slow-create"
     ]
+
+
+def test_a_slow_set_up_keeps_its_lease_past_its_length(
+    emulator: SlackEmulator, database_url: str, announce_channel: str
+) -> None:
+    """The steps after the channel are recorded when they all finish; a step Slack keeps
+    waiting for longer than a lease must not let the periodic retry start over."""
+    settings = make_settings(
+        emulator, database_url, resume_interval_seconds=0.1, setup_lease_seconds=0.6
+    )
+    runtime = build_runtime(settings)
+    server = HttpServer(runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20)
+    server.start()
+    try:
+        slack = SlackDriver(server.url, SIGNING_SECRET, emulator, runtime)
+        held = emulator.hold("pins.add")
+        payload = declaration(emulator.team_id, emulator.user_by_name("alice").id, "Slow pin")
+        assert deliver(slack, payload, wait=False).status == 200
+        assert held.arrived.wait(10)
+        runtime.start_maintenance()
+        time.sleep(2)  # more than three leases, twenty retry rounds
+        held.release()
+        slack.wait()
+        incident = incidents(runtime)[0]
+        assert incident.setup_complete
+        kinds = [event.kind for event in timeline(runtime, incident.id or 0)]
+    finally:
+        server.stop()
+        runtime.close()
+    assert "setup_resumed" not in kinds
+    assert len(emulator.calls_to("pins.add")) == 1
+    assert len(emulator.calls_to("conversations.history")) == 0
 
 
 def test_old_signatures_and_deliveries_are_forgotten(

@@ -48,6 +48,7 @@ from app.store.outbox import (
     claim_due,
     due_incidents,
     pending_count,
+    renew_rows,
     run_now,
 )
 from app.store.types import utcnow
@@ -110,6 +111,14 @@ def forget_drawn(session: Session, incident_id: int, surfaces: Iterable[Kind]) -
     )
 
 
+def effects_pending(session: Session, incident_id: int) -> bool:
+    """Whether the incident has Slack effects not carried out yet."""
+    waiting = select(_TABLE.c.id).where(
+        _TABLE.c.incident_id == incident_id, _TABLE.c.done_at.is_(None)
+    )
+    return session.execute(waiting.limit(1)).first() is not None
+
+
 def is_transient(error: SlackCallError) -> bool:
     return error.error in TRANSIENT_ERRORS or error.error.startswith("http_5")
 
@@ -150,7 +159,7 @@ class Notifier:
         self.metrics = metrics
         self._submit = submit
         self._lease = timedelta(seconds=settings.effects_lease_seconds)
-        self._leases = LeaseKeeper(db, self._lease, _TABLE)
+        self._leases = LeaseKeeper(db, self._lease, renew_rows(_TABLE, self._lease), _TABLE.name)
         self._runner = IncidentRunner(self._deliver_due)
 
     # --- scheduling -----------------------------------------------------------------------
