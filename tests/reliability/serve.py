@@ -49,21 +49,28 @@ class ServeProcess:
             **(extra_env or {}),
         }
         command = [sys.executable, "-m", "app", "serve", "--http", "--host", "127.0.0.1"]
-        self.process = subprocess.Popen(
-            [*command, "--port", str(self.port)],
-            env=env,
-            cwd=workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # Logs go to a file, not a pipe: a pipe nobody reads fills up after some 64 KiB,
+        # and then every thread that logs blocks (a long chaos run stalled that way).
+        self.log_path = workdir / f"serve-{self.port}.log"
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                [*command, "--port", str(self.port)],
+                env=env,
+                cwd=workdir,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                text=True,
+            )
         self._wait_healthy()
+
+    def log(self) -> str:
+        return self.log_path.read_text()
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"serve exited: {self.process.communicate()[1]}")
+                raise AssertionError(f"serve exited: {self.log()}")
             try:
                 if http_request(self.admin + "/healthz").status == 200:
                     return
@@ -82,9 +89,10 @@ class ServeProcess:
         self.process.wait(timeout=30)
 
     def terminate(self) -> tuple[int, str]:
+        """Stop it as an orchestrator would; its exit code and what it logged."""
         self.process.send_signal(signal.SIGTERM)
-        _, stderr = self.process.communicate(timeout=60)
-        return self.process.returncode, stderr
+        self.process.wait(timeout=60)
+        return self.process.returncode, self.log()
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
