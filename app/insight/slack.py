@@ -10,11 +10,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from app.incidents.errors import InvalidInput
+from app.incidents.ports import Workspace, WorkspaceError
 from app.insight.figures import REPEAT_WINDOW, Insight, Period, build_insight
 from app.insight.loader import IncidentRecord, load_incidents
 from app.insight.words import LABELS, NOT_MEASURED, comparison_text, human, p90_text
 from app.services import Services
-from app.slack.outbound.gateway import SlackCallError, SlackGateway
 
 SPANS = ("30d", "90d", "quarter")
 USAGE = "Type `/incident stats`, `/incident stats 90d` or `/incident stats quarter`."
@@ -33,7 +33,7 @@ def period_named(text: str, now: datetime) -> tuple[str, Period]:
     raise InvalidInput(f"I don't know the span `{text.strip()}`. {USAGE}")
 
 
-def visible_to(user_id: str, slack: SlackGateway) -> Callable[[IncidentRecord], bool]:
+def visible_to(user_id: str, slack: Workspace) -> Callable[[IncidentRecord], bool]:
     """Channel members are asked once per private channel, only when needed."""
     members: dict[str, set[str]] = {}
 
@@ -48,7 +48,7 @@ def visible_to(user_id: str, slack: SlackGateway) -> Callable[[IncidentRecord], 
         if facts.channel_id not in members:
             try:
                 members[facts.channel_id] = set(slack.members(facts.channel_id))
-            except SlackCallError:
+            except WorkspaceError:
                 members[facts.channel_id] = set()
         return user_id in members[facts.channel_id]
 
@@ -76,7 +76,7 @@ def _visible_insight(
     services: Services, user_id: str, period: Period, records: list[IncidentRecord]
 ) -> Insight:
     settings = services.settings
-    visible = visible_to(user_id, services.slack)
+    visible = visible_to(user_id, services.workspace)
     return build_insight(
         [r for r in records if visible(r)],
         period,
