@@ -8,6 +8,7 @@ from app.alerts.service import AlertService
 from app.config import Settings
 from app.incidents.actions import ActionItemService
 from app.incidents.closing import ClosingService
+from app.incidents.effects import Claim
 from app.incidents.reminders import Clock, NoSchedule, ReminderSchedule, ReminderService
 from app.incidents.service import IncidentService
 from app.incidents.timeline import TimelineService
@@ -56,6 +57,7 @@ class Services:
             self.workspace,
             self.clock,
             effects_ready=self.after_commit,
+            claim_effects=self.notifier.claim,
             schedule=self.schedule,
         )
         self.provisioner = Provisioner(
@@ -92,12 +94,12 @@ class Services:
             self.settings, self.db, self.slack, self.incidents, self.provisioner, self.clock
         )
 
-    def after_commit(self, incident_id: int) -> None:
-        """A change committed: tell Slack first, then the outside services, off the
-        caller's thread."""
+    def after_commit(self, incident_id: int, claim: Claim | None = None, /) -> None:
+        """A change committed: tell Slack first (starting with the effects the change
+        claimed), then the outside services, off the caller's thread."""
 
         def deliver() -> None:
-            self.notifier.deliver(incident_id)
+            self.notifier.deliver(incident_id, claim)
             self.integrations.deliver(incident_id)
 
         self.run_later(deliver)

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,13 +24,31 @@ from app.store.types import utcnow
 
 _TABLE = SQLModel.metadata.tables[SlackEffect.__tablename__]
 
-# Told after the commit that an incident has pending Slack work (the notifier's kick).
-EffectsReady = Callable[[int], None]
+
+class Claim:
+    """Effects a change leased in its own transaction, for this process to carry out as
+    soon as it commits (the Slack layer's notifier says what is inside)."""
 
 
-def no_notifier(_incident_id: int) -> None:
+# Called at the end of a change's transaction: lease the incident's due effects and read
+# what they are drawn from, saving the notifier a transaction of its own after the commit.
+ClaimEffects = Callable[[Session, int], Claim | None]
+
+
+class EffectsReady(Protocol):
+    """Told after the commit that an incident has pending Slack work (the notifier's kick),
+    with what the change claimed for it, if anything."""
+
+    def __call__(self, incident_id: int, claim: Claim | None = None, /) -> None: ...
+
+
+def no_notifier(_incident_id: int, _claim: Claim | None = None, /) -> None:
     """For tools that change incidents without telling Slack right away (the maintenance
     loop carries out what they leave)."""
+
+
+def no_claim(_session: Session, _incident_id: int) -> Claim | None:
+    return None
 
 
 class Kind(StrEnum):

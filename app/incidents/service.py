@@ -7,12 +7,14 @@ loses the change itself.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlmodel import Session
 
@@ -44,6 +46,7 @@ from app.store.types import utcnow
 log = get_logger(__name__)
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class IncidentService:
         slack: Workspace,
         clock: Clock = utcnow,
         effects_ready: effects.EffectsReady = effects.no_notifier,
+        claim_effects: effects.ClaimEffects = effects.no_claim,
         schedule: reminders.ReminderSchedule | None = None,
     ) -> None:
         self.settings = settings
@@ -88,6 +92,7 @@ class IncidentService:
         self.slack = slack
         self.clock = clock
         self.effects_ready = effects_ready
+        self.claim_effects = claim_effects
         self.schedule: reminders.ReminderSchedule = schedule or reminders.NoSchedule()
         self._members = RecentMembers(settings.membership_cache_seconds)
 
@@ -274,6 +279,32 @@ class IncidentService:
                 f"{incident.reference}. Ask the commander to invite you."
             )
 
+    def as_member(self, incident_id: int, actor: str, change: Callable[[], T]) -> T:
+        """Run `change`, which checks membership inside its own transaction
+        (`require_member_in`). When only Slack can tell, Slack is asked outside any
+        transaction and the change runs once more with the answer."""
+        try:
+            return change()
+        except _AskSlack:
+            self.require_member(self.snapshot(incident_id), actor)
+        token = _checked.set((incident_id, actor))
+        try:
+            return change()
+        finally:
+            _checked.reset(token)
+
+    def require_member_in(self, session: Session, stored: Incident, actor: str) -> None:
+        """Membership, decided in the change's transaction without asking Slack: the
+        declarer, a role holder, or someone on the channel's recent member list."""
+        assert stored.id is not None
+        if _checked.get() == (stored.id, actor) or actor == stored.declared_by:
+            return
+        if actor in repo.current_roles(session, stored.id).values():
+            return
+        if stored.channel_id and self._members.holds(stored.channel_id, actor):
+            return
+        raise _AskSlack
+
     def _is_member(self, channel_id: str, user_id: str) -> bool:
         # A recent member list answers "yes" without a Web API call before the ack; "no"
         # is always asked afresh, so someone who just joined is never refused.
@@ -292,20 +323,25 @@ class IncidentService:
     ) -> Change:
         if role not in self.settings.roles:
             raise InvalidInput(f"Roles are {', '.join(self.settings.roles)}.")
-        incident = self.snapshot(incident_id)
-        self.require_member(incident, actor)
-        if incident.roles.get(role) == user_id:
-            return Change(incident, False, f"<@{user_id}> is already {role}.")
         candidate = self.slack.user(user_id)
         if not candidate.can_hold_role:
             kind = "a bot" if candidate.is_bot else "deactivated"
             raise InvalidInput(f"<@{user_id}> is {kind} and cannot be {role}.")
+        return self.as_member(
+            incident_id, actor, lambda: self._assign_role(incident_id, role, user_id, actor, source)
+        )
+
+    def _assign_role(
+        self, incident_id: int, role: str, user_id: str, actor: str, source: Source
+    ) -> Change:
         now = self.clock()
         with self.db.session() as session:
             stored = repo.get_incident(session, incident_id, lock=True)
+            self.require_member_in(session, stored, actor)
             previous = repo.current_roles(session, incident_id).get(role)
             if previous == user_id:
-                return Change(self._snapshot(session, stored), False, "No change.")
+                snapshot = self._snapshot(session, stored)
+                return Change(snapshot, False, f"<@{user_id}> is already {role}.")
             repo.assign_role(session, incident_id, role, user_id, actor, now)
             summary = (
                 f"<@{actor}> handed {role} from <@{previous}> to <@{user_id}>"
@@ -327,18 +363,25 @@ class IncidentService:
             if user_id != actor:
                 effects.invite(session, incident_id, [user_id])
             snapshot = self._announce_change(session, stored, summary)
-        return self._changed(snapshot, summary)
+            claim = self.claim_effects(session, incident_id)
+        return self._changed(snapshot, summary, claim=claim)
 
     def change_severity(
         self, incident_id: int, severity: str, actor: str, source: Source
     ) -> Change:
         severity = self.validate_severity(severity)
-        incident = self.snapshot(incident_id)
-        self.require_member(incident, actor)
+        return self.as_member(
+            incident_id, actor, lambda: self._change_severity(incident_id, severity, actor, source)
+        )
+
+    def _change_severity(
+        self, incident_id: int, severity: str, actor: str, source: Source
+    ) -> Change:
         now = self.clock()
         names = self.settings.severity_names
         with self.db.session() as session:
             stored = repo.get_incident(session, incident_id, lock=True)
+            self.require_member_in(session, stored, actor)
             old = stored.severity
             if old == severity:
                 return Change(self._snapshot(session, stored), False, f"Already {severity}.")
@@ -369,32 +412,44 @@ class IncidentService:
                     session, incident_id, effects.Notice.ESCALATED, actor, broadcast=True
                 )
             snapshot = self._announce_change(session, stored, summary)
+            claim = self.claim_effects(session, incident_id)
         self.schedule.schedule(incident_id, due)
-        return self._changed(snapshot, summary)
+        return self._changed(snapshot, summary, claim=claim)
 
     def change_status(self, incident_id: int, status: Status, actor: str, source: Source) -> Change:
-        incident = self.snapshot(incident_id)
-        self.require_member(incident, actor)
+        return self.as_member(
+            incident_id, actor, lambda: self._change_status(incident_id, status, actor, source)
+        )
+
+    def _change_status(
+        self, incident_id: int, status: Status, actor: str, source: Source
+    ) -> Change:
         with self.db.session() as session:
             stored = repo.get_incident(session, incident_id, lock=True)
+            self.require_member_in(session, stored, actor)
             summary = self.move_status(session, stored, status, actor, source)
             if summary is None:
                 return Change(self._snapshot(session, stored), False, f"Already {status.label}.")
             due = reminders.next_due(session, incident_id)
             snapshot = self._announce_change(session, stored, summary)
             was_archived = stored.archived_at is not None and status is not Status.CLOSED
+            claim = self.claim_effects(session, incident_id)
         self.schedule.schedule(incident_id, due)
         note = self._unarchive(snapshot, self.clock()) if was_archived else ""
-        return self._changed(snapshot, summary, note)
+        return self._changed(snapshot, summary, note, claim)
 
     def page_on_call(self, incident_id: int, actor: str, source: Source) -> Change:
         """Page the on-call through PagerDuty; nothing when it is paged already."""
         if not self.settings.pagerduty_enabled:
             raise InvalidInput("PagerDuty is not set up for this workspace.")
-        incident = self.snapshot(incident_id)
-        self.require_member(incident, actor)
+        return self.as_member(
+            incident_id, actor, lambda: self._page_on_call(incident_id, actor, source)
+        )
+
+    def _page_on_call(self, incident_id: int, actor: str, source: Source) -> Change:
         with self.db.session() as session:
             stored = repo.get_incident(session, incident_id, lock=True)
+            self.require_member_in(session, stored, actor)
             if not outbox.page(session, self.settings, stored):
                 return Change(self._snapshot(session, stored), False, "The on-call is paged.")
             summary = f"<@{actor}> paged the on-call"
@@ -403,7 +458,8 @@ class IncidentService:
             )
             effects.say_in_channel(session, incident_id, summary)
             snapshot = self._snapshot(session, stored)
-        return self._changed(snapshot, summary)
+            claim = self.claim_effects(session, incident_id)
+        return self._changed(snapshot, summary, claim=claim)
 
     def move_status(
         self, session: Session, stored: Incident, status: Status, actor: str, source: Source
@@ -467,10 +523,16 @@ class IncidentService:
         effects.say_in_channel(session, stored.id, summary)
         return self._snapshot(session, stored)
 
-    def _changed(self, incident: IncidentSnapshot, summary: str, note: str = "") -> Change:
+    def _changed(
+        self,
+        incident: IncidentSnapshot,
+        summary: str,
+        note: str = "",
+        claim: effects.Claim | None = None,
+    ) -> Change:
         bind_request(incident=incident.reference)
         log.info("incident_changed", change=summary)
-        self.effects_ready(incident.id)
+        self.effects_ready(incident.id, claim)
         return Change(incident, True, summary, note)
 
     def _unarchive(self, incident: IncidentSnapshot, now: datetime) -> str:
@@ -526,6 +588,16 @@ def update_line(latest: StakeholderUpdate | None) -> str | None:
     if latest is None:
         return None
     return f"{Status(latest.status).label}: {latest.what_we_know[:300]}"
+
+
+class _AskSlack(Exception):
+    """Only Slack can say whether the actor is a member of the incident's channel."""
+
+
+# (incident id, actor) whose membership Slack has just confirmed for the running change.
+_checked: contextvars.ContextVar[tuple[int, str] | None] = contextvars.ContextVar(
+    "membership_checked", default=None
+)
 
 
 class RecentMembers:

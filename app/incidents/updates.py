@@ -90,7 +90,11 @@ class UpdateService:
         errors = validate_update(request)
         if errors:
             raise InvalidInput(" ".join(errors.values()))
-        self.incidents.require_member(self.incidents.snapshot(request.incident_id), request.user_id)
+        return self.incidents.as_member(
+            request.incident_id, request.user_id, lambda: self._post(request)
+        )
+
+    def _post(self, request: UpdateRequest) -> IncidentSnapshot | None:
         status = Status(request.status.lower())
         now = self.clock()
         minutes = int(request.next_update_minutes)
@@ -98,6 +102,7 @@ class UpdateService:
             if request.request_key and not claim_request(session, request.request_key, "update"):
                 return None
             stored = repo.get_incident(session, request.incident_id, lock=True)
+            self.incidents.require_member_in(session, stored, request.user_id)
             moved = self.incidents.move_status(
                 session, stored, status, request.user_id, Source.MODAL
             )
@@ -147,10 +152,11 @@ class UpdateService:
             # The card's "last update" line and the announcement root's latest status.
             effects.redraw(session, request.incident_id)
             snapshot = snapshot_of(session, stored)
+            claim = self.incidents.claim_effects(session, request.incident_id)
         self.schedule.schedule(request.incident_id, due)
         bind_request(incident=snapshot.reference)
         log.info("stakeholder_update_recorded", next_minutes=minutes)
-        self.incidents.effects_ready(request.incident_id)
+        self.incidents.effects_ready(request.incident_id, claim)
         return snapshot
 
     def snooze(self, incident_id: int, user_id: str, request_key: str | None = None) -> str:

@@ -105,7 +105,7 @@ class Integrations:
         self.statuspage = _statuspage_client(settings)
         self._lease = timedelta(seconds=settings.effects_lease_seconds)
         self._leases = LeaseKeeper(db, self._lease, renew_rows(_TABLE, self._lease), _TABLE.name)
-        self._runner = IncidentRunner(self._deliver_due)
+        self._runner: IncidentRunner[None] = IncidentRunner(self._deliver_due)
 
     def routing_key(self, incident: Incident) -> str | None:
         """Where an incident pages: its service's key in the catalog (the service of its
@@ -146,7 +146,7 @@ class Integrations:
 
     # --- one incident ---------------------------------------------------------------------
 
-    def _deliver_due(self, incident_id: int) -> None:
+    def _deliver_due(self, incident_id: int, _handed: None = None) -> None:
         try:
             claimed, blocked = self._claim_due(incident_id)
         except SQLAlchemyError as error:

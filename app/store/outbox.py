@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +31,7 @@ log = get_logger(__name__)
 MAX_BACKOFF_SECONDS = 300.0
 
 Submit = Callable[[Callable[[], None]], object]
+Handed = TypeVar("Handed")
 
 
 def run_now(task: Callable[[], None]) -> None:
@@ -84,34 +85,49 @@ def claim_due(
     return sorted((tuple(row) for row in rows), key=lambda row: int(row[0]))
 
 
-class IncidentRunner:
-    """Runs `work(incident_id)`, one at a time per incident in this process."""
+class IncidentRunner(Generic[Handed]):
+    """Runs `work(incident_id, handed)`, one at a time per incident in this process.
 
-    def __init__(self, work: Callable[[int], None]) -> None:
+    `handed` is work a change already claimed in its own transaction; a run busy with the
+    same incident takes it over, so claimed work never waits for its lease to lapse.
+    """
+
+    def __init__(self, work: Callable[[int, Handed | None], None]) -> None:
         self._work = work
         self._lock = threading.Lock()
         self._running: set[int] = set()
         self._again: set[int] = set()
+        self._handed: dict[int, list[Handed]] = {}
 
-    def run(self, incident_id: int) -> None:
+    def run(self, incident_id: int, handed: Handed | None = None) -> None:
         with self._lock:
+            if handed is not None:
+                self._handed.setdefault(incident_id, []).append(handed)
             if incident_id in self._running:
                 self._again.add(incident_id)
                 return
             self._running.add(incident_id)
         try:
             while True:
-                self._work(incident_id)
+                self._work(incident_id, self._take_handed(incident_id))
                 with self._lock:
-                    if incident_id not in self._again:
+                    if incident_id not in self._again and not self._handed.get(incident_id):
                         self._running.discard(incident_id)
+                        self._handed.pop(incident_id, None)
                         return
                     self._again.discard(incident_id)
         except BaseException:
+            # What was handed over stays leased; the maintenance sweep takes it over.
             with self._lock:
                 self._running.discard(incident_id)
                 self._again.discard(incident_id)
+                self._handed.pop(incident_id, None)
             raise
+
+    def _take_handed(self, incident_id: int) -> Handed | None:
+        with self._lock:
+            waiting = self._handed.get(incident_id)
+            return waiting.pop(0) if waiting else None
 
 
 # Renews the leases of the held keys, in the caller's transaction.

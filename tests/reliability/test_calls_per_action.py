@@ -14,7 +14,9 @@ the app is idle again (`Runtime.wait_idle`), so the count holds everything it se
 - Database sessions: database transactions, observed with SQLAlchemy's `begin` event on
   every engine of the runtime (`Database.engines()`), whoever opened them
   (`Database.session()`, `Database.connection()`): the listener's reads and its change,
-  the set-up steps, the notifier's claim-and-read and settle transactions. Admissions (the
+  the set-up steps, the notifier's settle transaction (a change leases its effects and
+  reads what they are drawn from in its own transaction; the notifier claims in one of
+  its own only what nothing handed it). Admissions (the
   guard's replay and duplicate check before each ack, one statement per request, on a
   pool of its own on PostgreSQL) are counted apart, one per request.
 
@@ -69,22 +71,22 @@ PINS = {
     # users.info checks the new holder is a person; the invite, the redraws, the line.
     "assign_role": Pin(
         {"users.info": 1, "conversations.invite": 1, **REDRAWS, "chat.postMessage": 1},
-        sessions=4,
+        sessions=2,
         admissions=1,
     ),
     # The redraws, the line in the channel and the broadcast reply in the thread.
-    "raise_severity": Pin({**REDRAWS, "chat.postMessage": 2}, sessions=4, admissions=1),
-    "change_status": Pin({**REDRAWS, "chat.postMessage": 1}, sessions=4, admissions=1),
+    "raise_severity": Pin({**REDRAWS, "chat.postMessage": 2}, sessions=2, admissions=1),
+    "change_status": Pin({**REDRAWS, "chat.postMessage": 1}, sessions=2, admissions=1),
     # The update modal opens (Post update, or /incident update).
     "open_update_form": Pin({"views.open": 1}, sessions=1, admissions=1),
     # The redraws, the status line, the update in the channel and in the thread.
-    "post_update": Pin({**REDRAWS, "chat.postMessage": 3}, sessions=4, admissions=1),
+    "post_update": Pin({**REDRAWS, "chat.postMessage": 3}, sessions=2, admissions=1),
     # The topic shows no update: it was drawn just so before, and is not sent again.
-    "post_routine_update": Pin({"chat.update": 2, "chat.postMessage": 2}, sessions=4, admissions=1),
+    "post_routine_update": Pin({"chat.update": 2, "chat.postMessage": 2}, sessions=2, admissions=1),
     # Recorded on the timeline only; the answer goes to the response_url.
     "add_note": Pin({}, sessions=2, admissions=1),
     # The redraws, the line, the "resolved" reply in the thread.
-    "resolve": Pin({**REDRAWS, "chat.postMessage": 2}, sessions=4, admissions=1),
+    "resolve": Pin({**REDRAWS, "chat.postMessage": 2}, sessions=2, admissions=1),
 }
 
 

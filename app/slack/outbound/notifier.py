@@ -16,8 +16,10 @@ The notifier renders each from the database as it is *now* and tells Slack:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +31,7 @@ from sqlmodel import Session, SQLModel
 
 from app.config import Settings
 from app.incidents import repository as repo
-from app.incidents.effects import Kind, Notice
+from app.incidents.effects import Claim, Kind, Notice
 from app.incidents.rules import Source, Status, UpdateContent
 from app.incidents.service import snapshot_of, update_line
 from app.incidents.snapshot import IncidentSnapshot
@@ -144,6 +146,18 @@ class Claimed:
     attempts: int
 
 
+@dataclass(frozen=True)
+class Batch(Claim):
+    """Effects leased for this process and the incident they are drawn from."""
+
+    claimed: list[Claimed]
+    view: _View
+    # The lease the claim wrote, and when (monotonic): a batch handed over late is checked
+    # against it, since the lease may have lapsed and another replica taken the work.
+    lease_until: datetime
+    claimed_at: float
+
+
 class Notifier:
     def __init__(
         self,
@@ -160,17 +174,66 @@ class Notifier:
         self._submit = submit
         self._lease = timedelta(seconds=settings.effects_lease_seconds)
         self._leases = LeaseKeeper(db, self._lease, renew_rows(_TABLE, self._lease), _TABLE.name)
-        self._runner = IncidentRunner(self._deliver_due)
+        self._runner: IncidentRunner[Batch] = IncidentRunner(self._deliver_due)
 
     # --- scheduling -----------------------------------------------------------------------
 
-    def kick(self, incident_id: int) -> None:
+    def kick(self, incident_id: int, claim: Claim | None = None) -> None:
         """A change committed with effects: carry them out soon, off the caller's thread."""
-        self._submit(lambda: self.deliver(incident_id))
+        self._submit(lambda: self.deliver(incident_id, claim))
 
-    def deliver(self, incident_id: int) -> None:
-        """Carry out the incident's due effects (one runner per incident in this process)."""
-        self._runner.run(incident_id)
+    def deliver(self, incident_id: int, claim: Claim | None = None) -> None:
+        """Carry out the incident's due effects (one runner per incident in this process),
+        starting with what the change claimed, if it did."""
+        self._runner.run(incident_id, claim if isinstance(claim, Batch) else None)
+
+    def claim(self, session: Session, incident_id: int) -> Batch | None:
+        """In a change's transaction, after its effects are recorded: lease what is due and
+        read what it is drawn from (`ClaimEffects`)."""
+        rows = claim_due(
+            session,
+            _TABLE,
+            incident_id,
+            self._lease,
+            "kind",
+            "payload",
+            "version",
+            "attempts",
+            "lease_until",
+        )
+        if not rows:
+            return None
+        claimed = [
+            Claimed(int(row[0]), incident_id, Kind(row[1]), dict(row[2]), row[3], row[4])
+            for row in rows
+        ]
+        view = self._view(session, incident_id, claimed)
+        return Batch(claimed, view, rows[0][5], time.monotonic())
+
+    def _still_held(self, handed: Batch) -> Batch | None:
+        """A handed-over batch, if its lease is still this process's: taken up within a
+        third of the lease it is (the lease keeper renews from then on); later, the lease
+        is renewed only on the rows still carrying it, so what another replica took over
+        is left to it."""
+        if time.monotonic() - handed.claimed_at < self._lease.total_seconds() / 3:
+            return handed
+        ids = [effect.id for effect in handed.claimed]
+        with self.db.session() as session:
+            kept = {
+                int(row[0])
+                for row in session.execute(
+                    update(_TABLE)
+                    .where(
+                        _TABLE.c.id.in_(ids),
+                        _TABLE.c.lease_until == handed.lease_until,
+                        _TABLE.c.done_at.is_(None),
+                    )
+                    .values(lease_until=utcnow() + self._lease)
+                    .returning(_TABLE.c.id)
+                )
+            }
+        claimed = [effect for effect in handed.claimed if effect.id in kept]
+        return dataclasses.replace(handed, claimed=claimed) if claimed else None
 
     def deliver_all_due(self) -> int:
         """The maintenance loop's sweep: every incident with due effects (retries, or
@@ -205,23 +268,25 @@ class Notifier:
 
     # --- one incident -----------------------------------------------------------------------
 
-    def _deliver_due(self, incident_id: int) -> None:
-        """Claim the incident's due effects and read what they are drawn from, carry them
-        out in order, settle them: two short transactions however many effects there are.
-        Redraws bumped meanwhile by a newer change are claimed and drawn again."""
+    def _deliver_due(self, incident_id: int, handed: Batch | None) -> None:
+        """Carry out what a change handed over, or claim the incident's due effects and
+        read what they are drawn from; settle them: two short transactions however many
+        effects there are (one when the change claimed them). Redraws bumped meanwhile by
+        a newer change are claimed and drawn again."""
+        batch = self._still_held(handed) if handed else None
         while True:
-            try:
-                batch = self._claim_due(incident_id)
-            except SQLAlchemyError as error:
-                # A lease lapses and the maintenance loop tries again.
-                log.warning("effects_unreadable", error=type(error).__name__)
-                return
             if batch is None:
-                return
-            claimed, view = batch
-            bind_request(incident=view.incident.reference)
-            with self._leases.holding(effect.id for effect in claimed):
-                outcomes = [(effect, self._attempt(effect, view)) for effect in claimed]
+                try:
+                    batch = self._claim_due(incident_id)
+                except SQLAlchemyError as error:
+                    # A lease lapses and the maintenance loop tries again.
+                    log.warning("effects_unreadable", error=type(error).__name__)
+                    return
+                if batch is None:
+                    return
+            bind_request(incident=batch.view.incident.reference)
+            with self._leases.holding(effect.id for effect in batch.claimed):
+                outcomes = [(effect, self._attempt(effect, batch.view)) for effect in batch.claimed]
             try:
                 redrawn_again = self._settle(outcomes)
             except SQLAlchemyError as error:
@@ -229,21 +294,13 @@ class Notifier:
                 return
             if not redrawn_again:
                 return
+            batch = None
 
-    def _claim_due(self, incident_id: int) -> tuple[list[Claimed], _View] | None:
+    def _claim_due(self, incident_id: int) -> Batch | None:
         """Lease the due effects and read the incident as it is now, in one transaction;
         None when nothing is due."""
         with self.db.session() as session:
-            rows = claim_due(
-                session, _TABLE, incident_id, self._lease, "kind", "payload", "version", "attempts"
-            )
-            if not rows:
-                return None
-            claimed = [
-                Claimed(int(row[0]), incident_id, Kind(row[1]), dict(row[2]), row[3], row[4])
-                for row in rows
-            ]
-            return claimed, self._view(session, incident_id, claimed)
+            return self.claim(session, incident_id)
 
     def _view(self, session: Session, incident_id: int, claimed: list[Claimed]) -> _View:
         update_ids = [e.payload["update_id"] for e in claimed if e.kind is Kind.UPDATE]
