@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from app.config import Settings
+from app.incidents import effects
+from app.incidents.effects import Claim
 from app.runtime import Runtime, build_runtime
 from app.server import HttpServer
 from app.slack.outbound import blocks
@@ -340,3 +342,55 @@ def test_a_post_that_timed_out_but_landed_is_not_posted_again(
     finally:
         server.stop()
         runtime.close()
+
+
+def _claim_a_line(runtime: Runtime, incident: Incident, text: str) -> Claim | None:
+    """What a change does at the end of its transaction: record an effect and lease it."""
+    assert incident.id is not None
+    with runtime.db.session() as session:
+        effects.say_in_channel(session, incident.id, text)
+        return runtime.services.notifier.claim(session, incident.id)
+
+
+def _lines(emulator: SlackEmulator, incident: Incident, text: str) -> int:
+    assert incident.channel_id
+    return sum(1 for m in emulator.messages(incident.channel_id) if m.get("text") == text)
+
+
+def test_effects_handed_over_after_their_lease_lapsed_are_not_carried_out_twice(
+    slack: SlackDriver,
+    emulator: SlackEmulator,
+    runtime: Runtime,
+    alice: str,
+    database_url: str,
+) -> None:
+    """A change leases its effects for its own process; if that process takes them up
+    only after the lease lapsed and another replica carried them out meanwhile, it leaves
+    them alone."""
+    incident = fresh(runtime, declare(slack, runtime.db, alice))
+    runtime.wait_idle()
+    claim = _claim_a_line(runtime, incident, "Handed over late")
+    assert claim is not None
+    time.sleep(2.2)  # the 2 s lease lapses
+    other = build_runtime(make_settings(emulator, database_url))
+    try:
+        assert other.services.notifier.deliver_all_due() == 1
+    finally:
+        other.close()
+    assert _lines(emulator, incident, "Handed over late") == 1
+    runtime.services.notifier.deliver(incident.id or 0, claim)
+    assert _lines(emulator, incident, "Handed over late") == 1
+    assert not pending_effects(runtime)
+
+
+def test_effects_handed_over_late_but_still_leased_are_carried_out_once(
+    slack: SlackDriver, emulator: SlackEmulator, runtime: Runtime, alice: str
+) -> None:
+    incident = fresh(runtime, declare(slack, runtime.db, alice))
+    runtime.wait_idle()
+    claim = _claim_a_line(runtime, incident, "Handed over in time")
+    time.sleep(1)  # past a third of the 2 s lease: checked, and still this process's
+    assert runtime.services.notifier.deliver_all_due() == 0  # leased: nothing else is due
+    runtime.services.notifier.deliver(incident.id or 0, claim)
+    assert _lines(emulator, incident, "Handed over in time") == 1
+    assert not pending_effects(runtime)
