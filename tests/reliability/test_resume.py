@@ -52,7 +52,7 @@ def test_a_slow_set_up_keeps_its_lease_past_its_length(
     """The steps after the channel are recorded when they all finish; a step Slack keeps
     waiting for longer than a lease must not let the periodic retry start over."""
     settings = make_settings(
-        emulator, database_url, resume_interval_seconds=0.1, setup_lease_seconds=0.6
+        emulator, database_url, resume_interval_seconds=0.1, setup_lease_seconds=1.5
     )
     runtime = build_runtime(settings)
     server = HttpServer(runtime.web, host="127.0.0.1", port=0, threads=4, max_body_bytes=1 << 20)
@@ -64,7 +64,7 @@ def test_a_slow_set_up_keeps_its_lease_past_its_length(
         assert deliver(slack, payload, wait=False).status == 200
         assert held.arrived.wait(10)
         runtime.start_maintenance()
-        time.sleep(2)  # more than three leases, twenty retry rounds
+        time.sleep(5)  # more than three leases, fifty retry rounds
         held.release()
         slack.wait()
         incident = incidents(runtime)[0]
